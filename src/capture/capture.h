@@ -1,0 +1,50 @@
+/*
+ * The capture stage: sources of packets. Offline: pcap and pcapng files,
+ * one file or every file of a directory in name order.
+ */
+#ifndef CARACAL_CAPTURE_CAPTURE_H
+#define CARACAL_CAPTURE_CAPTURE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+struct capture_pkt {
+    struct timeval ts;
+    uint32_t caplen, wirelen;
+    int linktype;
+    uint64_t cnt;          /* 1-based packet number over the whole run */
+    const uint8_t *data;   /* valid until the callback returns */
+};
+
+/* Called for each packet; return non-zero to stop reading. */
+typedef int (*capture_cb)(void *ctx, const struct capture_pkt *cp);
+
+/* Shared with the thread that draws progress; updated with atomics. */
+struct capture_progress {
+    unsigned files_total;
+    unsigned files_done;
+    uint64_t pkts;
+    uint64_t bytes;
+};
+
+enum capture_status {
+    CAPTURE_OK = 0,
+    CAPTURE_INPUT_ERROR = 1, /* some file was unreadable, truncated or unsupported */
+    CAPTURE_FATAL = 2,       /* the path itself could not be read */
+};
+
+/*
+ * Reads path (a file or a directory) and calls cb for every packet.
+ * Errors are reported on stderr with the file name; reading continues with
+ * the next file. stop is polled between packets.
+ */
+enum capture_status capture_pcap_run(const char *path, capture_cb cb, void *ctx,
+                                     struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop);
+
+/* Reads only (no callback work): the baseline for benchmarks. */
+enum capture_status capture_pcap_count(const char *path, struct capture_progress *prog);
+
+#endif

@@ -1,0 +1,165 @@
+/* pcap/pcapng files and directories, read with libpcap. */
+#include "capture/capture.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "decode/decode.h"
+#include "util/log.h"
+
+struct file_list {
+    char **paths;
+    unsigned n;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void file_list_free(struct file_list *fl)
+{
+    for (unsigned i = 0; i < fl->n; i++)
+        free(fl->paths[i]);
+    free(fl->paths);
+}
+
+static int file_list_add(struct file_list *fl, const char *path)
+{
+    char **n = realloc(fl->paths, (fl->n + 1) * sizeof *n);
+    if (n == NULL)
+        return -1;
+    fl->paths = n;
+    fl->paths[fl->n] = strdup(path);
+    if (fl->paths[fl->n] == NULL)
+        return -1;
+    fl->n++;
+    return 0;
+}
+
+/* The regular files of a directory (not hidden ones), sorted by name. */
+static int list_inputs(const char *path, struct file_list *fl)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        log_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return file_list_add(fl, path);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        log_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, de->d_name);
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && file_list_add(fl, full) < 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    qsort(fl->paths, fl->n, sizeof *fl->paths, name_cmp);
+    return 0;
+}
+
+static enum capture_status read_file(const char *file, capture_cb cb, void *ctx,
+                                     struct capture_progress *prog, uint64_t *cnt,
+                                     volatile sig_atomic_t *stop)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (pc == NULL) {
+        log_error("%s: cannot read as pcap or pcapng: %s", file, errbuf);
+        return CAPTURE_INPUT_ERROR;
+    }
+    int link = pcap_datalink(pc);
+    if (!decode_link_supported(link)) {
+        const char *name = pcap_datalink_val_to_name(link);
+        log_error("%s: link type %d (%s) is not supported; file skipped", file, link,
+                  name ? name : "unknown");
+        pcap_close(pc);
+        return CAPTURE_INPUT_ERROR;
+    }
+    enum capture_status st = CAPTURE_OK;
+    uint64_t in_file = 0;
+    for (;;) {
+        if (stop && *stop)
+            break;
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int rc = pcap_next_ex(pc, &h, &data);
+        if (rc == PCAP_ERROR_BREAK)
+            break;
+        if (rc == PCAP_ERROR) {
+            log_error("%s: truncated or corrupt after %llu packets: %s", file,
+                      (unsigned long long)in_file, pcap_geterr(pc));
+            st = CAPTURE_INPUT_ERROR;
+            break;
+        }
+        if (rc != 1)
+            continue;
+        /* pcapng files may mix link types per interface. */
+        int plink = pcap_datalink(pc);
+        struct capture_pkt cp = {
+            .ts = { h->ts.tv_sec, h->ts.tv_usec },
+            .caplen = h->caplen,
+            .wirelen = h->len < h->caplen ? h->caplen : h->len,
+            .linktype = plink,
+            .cnt = ++*cnt,
+            .data = data,
+        };
+        in_file++;
+        if (prog) {
+            __atomic_add_fetch(&prog->pkts, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&prog->bytes, h->caplen, __ATOMIC_RELAXED);
+        }
+        if (cb && cb(ctx, &cp) != 0)
+            break;
+    }
+    pcap_close(pc);
+    return st;
+}
+
+enum capture_status capture_pcap_run(const char *path, capture_cb cb, void *ctx,
+                                     struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop)
+{
+    struct file_list fl = { 0 };
+    if (list_inputs(path, &fl) < 0) {
+        file_list_free(&fl);
+        return CAPTURE_FATAL;
+    }
+    if (fl.n == 0) {
+        log_error("%s: no capture files in this directory", path);
+        file_list_free(&fl);
+        return CAPTURE_FATAL;
+    }
+    if (prog)
+        __atomic_store_n(&prog->files_total, fl.n, __ATOMIC_RELAXED);
+    enum capture_status st = CAPTURE_OK;
+    uint64_t cnt = 0;
+    for (unsigned i = 0; i < fl.n && !(stop && *stop); i++) {
+        if (read_file(fl.paths[i], cb, ctx, prog, &cnt, stop) != CAPTURE_OK)
+            st = CAPTURE_INPUT_ERROR;
+        if (prog)
+            __atomic_add_fetch(&prog->files_done, 1, __ATOMIC_RELAXED);
+    }
+    file_list_free(&fl);
+    return st;
+}
+
+enum capture_status capture_pcap_count(const char *path, struct capture_progress *prog)
+{
+    return capture_pcap_run(path, NULL, NULL, prog, NULL);
+}

@@ -1,0 +1,133 @@
+#include "engine/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { OPT_SET = 1000, OPT_RUNMODE, OPT_BUILD_INFO, OPT_CAPTURE_ONLY, OPT_LIST_KEYWORDS,
+       OPT_AF_PACKET };
+
+static const struct option long_opts[] = {
+    { "set", required_argument, NULL, OPT_SET },
+    { "runmode", required_argument, NULL, OPT_RUNMODE },
+    { "build-info", no_argument, NULL, OPT_BUILD_INFO },
+    { "capture-only", no_argument, NULL, OPT_CAPTURE_ONLY },
+    { "list-keywords", optional_argument, NULL, OPT_LIST_KEYWORDS },
+    { "af-packet", optional_argument, NULL, OPT_AF_PACKET },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+void cli_usage(FILE *out)
+{
+    fputs("usage: caracal -r FILE|DIR [options]     replay captures\n"
+          "       caracal -T [-c FILE]               check the configuration and exit\n"
+          "       caracal -V | -h | --build-info\n"
+          "\n"
+          "  -r FILE|DIR          read a pcap/pcapng file, or every file of a directory in name order\n"
+          "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
+          "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
+          "  -k none|all          checksum validation (default all)\n"
+          "  -S FILE              rule file, replacing the configured ones (repeatable)\n"
+          "  -s FILE              rule file, added to the configured ones (repeatable)\n"
+          "  --set KEY=VALUE      override a configuration key, e.g. --set flow.memcap=256mb\n"
+          "  --runmode MODE       single or workers\n"
+          "  --capture-only       read the input without processing it (benchmark baseline)\n"
+          "  -T                   load the configuration and rules, report, exit\n"
+          "  -V                   print the version\n"
+          "  --build-info         print the version and the libraries caracal was built with\n"
+          "  -h                   this help\n",
+          out);
+}
+
+static int push(const char **list, unsigned *n, const char *v, const char *flag, char *err,
+                size_t errlen)
+{
+    if (*n >= CLI_MAX_LIST) {
+        snprintf(err, errlen, "%s: at most %d are accepted", flag, CLI_MAX_LIST);
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":r:c:l:k:S:s:i:q:TVh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': o->read_path = optarg; break;
+        case 'c': o->config_file = optarg; break;
+        case 'l': o->log_dir = optarg; break;
+        case 'k':
+            if (strcmp(optarg, "none") != 0 && strcmp(optarg, "all") != 0) {
+                snprintf(err, errlen, "-k: expected none or all, got '%s'", optarg);
+                return -1;
+            }
+            o->checksum = optarg;
+            break;
+        case 'S':
+            if (push(o->rules_replace, &o->nrules_replace, optarg, "-S", err, errlen) < 0)
+                return -1;
+            break;
+        case 's':
+            if (push(o->rules_add, &o->nrules_add, optarg, "-s", err, errlen) < 0)
+                return -1;
+            break;
+        case 'T': o->test_mode = true; break;
+        case 'V': o->version = true; break;
+        case 'h': o->help = true; break;
+        case OPT_SET:
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
+                snprintf(err, errlen, "--set: expected KEY=VALUE, got '%s'", optarg);
+                return -1;
+            }
+            if (push(o->sets, &o->nsets, optarg, "--set", err, errlen) < 0)
+                return -1;
+            break;
+        case OPT_RUNMODE:
+            if (strcmp(optarg, "single") != 0 && strcmp(optarg, "workers") != 0) {
+                snprintf(err, errlen, "--runmode: expected single or workers, got '%s'", optarg);
+                return -1;
+            }
+            o->runmode = optarg;
+            break;
+        case OPT_BUILD_INFO: o->build_info = true; break;
+        case OPT_CAPTURE_ONLY: o->capture_only = true; break;
+        case 'i':
+        case 'q':
+        case OPT_AF_PACKET:
+            snprintf(err, errlen, "%s: live and inline capture are not available in this version",
+                     c == 'i' ? "-i" : c == 'q' ? "-q" : "--af-packet");
+            return -1;
+        case OPT_LIST_KEYWORDS:
+            snprintf(err, errlen, "--list-keywords: the detection engine is not available in this version");
+            return -1;
+        case ':':
+            if (optopt)
+                snprintf(err, errlen, "-%c: missing value", optopt);
+            else
+                snprintf(err, errlen, "%s: missing value", argv[optind - 1]);
+            return -1;
+        default:
+            if (optopt)
+                snprintf(err, errlen, "unknown option -%c", optopt);
+            else
+                snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (o->read_path && o->test_mode) {
+        snprintf(err, errlen, "-T and -r cannot be combined");
+        return -1;
+    }
+    return 0;
+}

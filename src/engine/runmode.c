@@ -1,0 +1,343 @@
+#include "engine/runmode.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode/decode.h"
+#include "engine/worker.h"
+#include "flow/flow.h"
+#include "output/eve.h"
+#include "util/log.h"
+#include "util/ring.h"
+#include "util/timefmt.h"
+
+volatile sig_atomic_t runmode_stop;
+
+enum rec_kind { REC_PACKET, REC_TICK, REC_END };
+
+/* What travels through a ring: a decoded packet, then its bytes. */
+struct ring_rec {
+    uint32_t kind;
+    uint32_t pad;
+    struct packet p;
+};
+
+struct worker_thread {
+    struct worker w;
+    struct ring ring;
+    pthread_t tid;
+};
+
+struct run {
+    const struct settings *s;
+    struct decode_ctx dc;
+    struct stats reader_stats;    /* decode counters in workers runmode */
+    struct worker *single;        /* single runmode */
+    struct worker_thread *wt;     /* workers runmode */
+    unsigned nworkers;
+    unsigned rr;                  /* round robin for packets without a tuple */
+    struct timeval last_ts;
+    int64_t last_tick_sec;
+    struct eve_sink *sink;
+    struct capture_progress prog;
+    struct timespec started;
+    /* management thread */
+    pthread_t mgmt;
+    pthread_mutex_t mgmt_lock;
+    pthread_cond_t mgmt_cond;
+    bool mgmt_quit;
+    bool progress_line;
+};
+
+static double elapsed(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) + (now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void merge_stats(struct run *r, struct stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (r->single) {
+        stats_merge(out, &r->single->stats);
+        return;
+    }
+    stats_merge(out, &r->reader_stats);
+    for (unsigned i = 0; i < r->nworkers; i++)
+        stats_merge(out, &r->wt[i].w.stats);
+}
+
+static void write_stats_event(struct run *r, struct eve_writer *ew)
+{
+    struct stats total;
+    merge_stats(r, &total);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    json_t *ev = eve_stats_event(&now, &total, elapsed(&r->started));
+    eve_write(ew, ev);
+    json_decref(ev);
+    eve_writer_flush(ew);
+}
+
+static void draw_progress(struct run *r, uint64_t *last_bytes, double *last_t)
+{
+    double t = elapsed(&r->started);
+    uint64_t bytes = __atomic_load_n(&r->prog.bytes, __ATOMIC_RELAXED);
+    double dt = t - *last_t;
+    double mbps = dt > 0 ? (double)(bytes - *last_bytes) * 8 / dt / 1e6 : 0;
+    *last_bytes = bytes;
+    *last_t = t;
+    fprintf(stderr, "\r\033[Kcaracal: files %u/%u  packets %llu  %.1f Mbit/s  alerts 0",
+            __atomic_load_n(&r->prog.files_done, __ATOMIC_RELAXED),
+            __atomic_load_n(&r->prog.files_total, __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&r->prog.pkts, __ATOMIC_RELAXED), mbps);
+    fflush(stderr);
+}
+
+/* Wakes every half second: progress line, and stats every interval. */
+static void *mgmt_main(void *arg)
+{
+    struct run *r = arg;
+    struct eve_writer ew;
+    bool stats_on = r->sink && r->s->stats_enabled && (r->s->eve_types & EVE_TYPE_STATS);
+    eve_writer_init(&ew, r->sink, 64 * 1024);
+    double next_stats = r->s->stats_interval;
+    uint64_t last_bytes = 0;
+    double last_t = 0;
+    pthread_mutex_lock(&r->mgmt_lock);
+    while (!r->mgmt_quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 500 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&r->mgmt_cond, &r->mgmt_lock, &until);
+        if (r->mgmt_quit)
+            break;
+        pthread_mutex_unlock(&r->mgmt_lock);
+        if (r->progress_line)
+            draw_progress(r, &last_bytes, &last_t);
+        if (stats_on && elapsed(&r->started) >= next_stats) {
+            write_stats_event(r, &ew);
+            next_stats += r->s->stats_interval;
+        }
+        pthread_mutex_lock(&r->mgmt_lock);
+    }
+    pthread_mutex_unlock(&r->mgmt_lock);
+    if (r->progress_line)
+        fprintf(stderr, "\r\033[K");
+    eve_writer_destroy(&ew);
+    return NULL;
+}
+
+static void fill_packet(struct packet *p, const struct capture_pkt *cp)
+{
+    p->ts = cp->ts;
+    p->caplen = cp->caplen;
+    p->wirelen = cp->wirelen;
+    p->linktype = cp->linktype;
+    p->pcap_cnt = cp->cnt;
+    p->data = cp->data;
+}
+
+static int single_cb(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    struct packet p;
+    fill_packet(&p, cp);
+    decode_packet(&r->dc, &p);
+    if (timeval_usec(&p.ts) > timeval_usec(&r->last_ts))
+        r->last_ts = p.ts;
+    worker_process(r->single, &p);
+    return 0;
+}
+
+static void send_control(struct run *r, enum rec_kind kind)
+{
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        struct ring_rec *rec = ring_reserve(&r->wt[i].ring, sizeof *rec);
+        memset(rec, 0, sizeof *rec);
+        rec->kind = kind;
+        rec->p.ts = r->last_ts;
+        ring_commit(&r->wt[i].ring);
+    }
+}
+
+static int workers_cb(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    struct packet p;
+    fill_packet(&p, cp);
+    decode_packet(&r->dc, &p);
+    if (timeval_usec(&p.ts) > timeval_usec(&r->last_ts))
+        r->last_ts = p.ts;
+    unsigned wi;
+    if (p.flags & PKT_HAS_TUPLE)
+        wi = (unsigned)(flow_hash_packet(&p) % r->nworkers);
+    else
+        wi = r->rr++ % r->nworkers;
+    struct ring *ring = &r->wt[wi].ring;
+    struct ring_rec *rec = ring_reserve(ring, sizeof *rec + p.caplen);
+    rec->kind = REC_PACKET;
+    rec->p = p;
+    memcpy(rec + 1, p.data, p.caplen);
+    ring_commit(ring);
+    /* Once per second of capture time, idle workers learn the time. */
+    if (r->last_ts.tv_sec > r->last_tick_sec) {
+        r->last_tick_sec = r->last_ts.tv_sec;
+        send_control(r, REC_TICK);
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_thread *t = arg;
+    unsigned spins = 0;
+    for (;;) {
+        size_t n;
+        const struct ring_rec *rec = ring_peek(&t->ring, &n);
+        if (rec == NULL) {
+            ring_flush_release(&t->ring);
+            ring_wait(&spins);
+            continue;
+        }
+        spins = 0;
+        if (rec->kind == REC_PACKET) {
+            struct packet p = rec->p;
+            p.data = (const uint8_t *)(rec + 1);
+            worker_process(&t->w, &p);
+        } else if (rec->kind == REC_TICK) {
+            worker_tick(&t->w, &rec->p.ts);
+        } else {
+            struct timeval end = rec->p.ts;
+            ring_release(&t->ring);
+            ring_flush_release(&t->ring);
+            worker_finish(&t->w, &end);
+            return NULL;
+        }
+        ring_release(&t->ring);
+    }
+}
+
+static int start_workers(struct run *r)
+{
+    r->wt = calloc(r->nworkers, sizeof *r->wt);
+    if (r->wt == NULL)
+        return -1;
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        if (worker_init(&r->wt[i].w, i, r->nworkers, r->s, r->sink) < 0 ||
+            ring_init(&r->wt[i].ring, r->s->ring_size) < 0)
+            return -1;
+    }
+    for (unsigned i = 0; i < r->nworkers; i++)
+        if (pthread_create(&r->wt[i].tid, NULL, worker_main, &r->wt[i]) != 0)
+            return -1;
+    return 0;
+}
+
+int runmode_run_pcap(const struct settings *s, const char *input, const char *eve_path,
+                     bool capture_only, struct run_report *rep)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return -1;
+    memset(rep, 0, sizeof *rep);
+    r->s = s;
+    r->dc.cfg = s->decode;
+    r->last_tick_sec = -1;
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    pthread_mutex_init(&r->mgmt_lock, NULL);
+    pthread_cond_init(&r->mgmt_cond, NULL);
+    r->progress_line = isatty(STDERR_FILENO);
+    int rc = -1;
+
+    if (eve_path != NULL && s->eve_enabled) {
+        char err[512];
+        r->sink = eve_sink_open(eve_path, err, sizeof err);
+        if (r->sink == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+
+    bool workers = s->runmode == RUNMODE_WORKERS && !capture_only;
+    if (workers) {
+        r->nworkers = s->workers;
+        r->dc.stats = &r->reader_stats;
+        if (start_workers(r) < 0) {
+            log_error("cannot start %u worker threads", r->nworkers);
+            goto out;
+        }
+    } else {
+        r->single = calloc(1, sizeof *r->single);
+        if (r->single == NULL || worker_init(r->single, 0, 1, s, r->sink) < 0)
+            goto out;
+        r->dc.stats = &r->single->stats;
+    }
+    pthread_create(&r->mgmt, NULL, mgmt_main, r);
+
+    if (capture_only)
+        rep->status = capture_pcap_count(input, &r->prog);
+    else
+        rep->status = capture_pcap_run(input, workers ? workers_cb : single_cb, r, &r->prog,
+                                       &runmode_stop);
+
+    if (workers) {
+        send_control(r, REC_END);
+        for (unsigned i = 0; i < r->nworkers; i++)
+            pthread_join(r->wt[i].tid, NULL);
+    } else {
+        worker_finish(r->single, &r->last_ts);
+    }
+
+    pthread_mutex_lock(&r->mgmt_lock);
+    r->mgmt_quit = true;
+    pthread_cond_signal(&r->mgmt_cond);
+    pthread_mutex_unlock(&r->mgmt_lock);
+    pthread_join(r->mgmt, NULL);
+
+    merge_stats(r, &rep->total);
+    if (capture_only) {
+        rep->total.c[STAT_DECODER_PKTS] = r->prog.pkts;
+        rep->total.c[STAT_DECODER_BYTES] = r->prog.bytes;
+    }
+    if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
+        struct eve_writer ew;
+        eve_writer_init(&ew, r->sink, 64 * 1024);
+        write_stats_event(r, &ew);
+        eve_writer_destroy(&ew);
+    }
+    rep->prog = r->prog;
+    rep->wall_seconds = elapsed(&r->started);
+    if (r->sink) {
+        rep->eve_events = r->sink->events;
+        memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
+    }
+    rc = rep->status == CAPTURE_FATAL ? -1 : 0;
+
+out:
+    if (r->wt) {
+        for (unsigned i = 0; i < r->nworkers; i++) {
+            worker_destroy(&r->wt[i].w);
+            ring_free(&r->wt[i].ring);
+        }
+        free(r->wt);
+    }
+    if (r->single) {
+        worker_destroy(r->single);
+        free(r->single);
+    }
+    eve_sink_close(r->sink);
+    pthread_mutex_destroy(&r->mgmt_lock);
+    pthread_cond_destroy(&r->mgmt_cond);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * Runmodes: how capture, decode and the workers are laid out on threads.
+ *  single:  one thread reads, decodes and runs the worker pipeline.
+ *  workers: the main thread reads and decodes, then hands each packet to
+ *           the worker that owns its flow (symmetric hash) through a
+ *           lock-free ring; a flow never changes worker.
+ * A management thread draws the progress line and writes periodic stats.
+ */
+#ifndef CARACAL_ENGINE_RUNMODE_H
+#define CARACAL_ENGINE_RUNMODE_H
+
+#include <signal.h>
+
+#include "capture/capture.h"
+#include "engine/settings.h"
+#include "output/stats.h"
+
+struct run_report {
+    struct stats total;               /* merged counters at the end */
+    struct capture_progress prog;
+    enum capture_status status;
+    double wall_seconds;
+    uint64_t eve_events;
+    uint64_t eve_by_type[8];          /* flow, anomaly, stats, alert, ... */
+};
+
+/* Set by the signal handlers: stop reading, flush and exit cleanly. */
+extern volatile sig_atomic_t runmode_stop;
+
+/* Processes a file or directory; eve_path NULL disables EVE. */
+int runmode_run_pcap(const struct settings *s, const char *input, const char *eve_path,
+                     bool capture_only, struct run_report *rep);
+
+#endif

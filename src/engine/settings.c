@@ -1,0 +1,187 @@
+#include "engine/settings.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "output/eve.h"
+
+#define CHECK(call)          \
+    do {                     \
+        if ((call) < 0)      \
+            return -1;       \
+    } while (0)
+
+static int load_timeouts(const struct conf *c, const char *proto, struct flow_timeouts *t,
+                         const struct flow_timeouts *def, char *err, size_t errlen)
+{
+    static const struct { const char *key; size_t off; } keys[] = {
+        { "new", offsetof(struct flow_timeouts, new_) },
+        { "established", offsetof(struct flow_timeouts, established) },
+        { "closed", offsetof(struct flow_timeouts, closed) },
+        { "emergency-new", offsetof(struct flow_timeouts, emerg_new) },
+        { "emergency-established", offsetof(struct flow_timeouts, emerg_established) },
+        { "emergency-closed", offsetof(struct flow_timeouts, emerg_closed) },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "flow-timeouts.%s.%s", proto, keys[i].key);
+        long v;
+        uint32_t d = *(const uint32_t *)((const char *)def + keys[i].off);
+        CHECK(conf_get_int(c, path, d, 0, 86400 * 7, &v, err, errlen));
+        *(uint32_t *)((char *)t + keys[i].off) = (uint32_t)v;
+    }
+    return 0;
+}
+
+/* outputs: is a list of one-key mappings; find the eve-log one. */
+static const struct conf_node *find_output(const struct conf *c, const char *name)
+{
+    const struct conf_node *outs = conf_find(c, "outputs");
+    if (outs == NULL)
+        return NULL;
+    for (const struct conf_node *item = outs->child; item; item = item->next) {
+        const struct conf_node *o = conf_node_find(item, name);
+        if (o != NULL)
+            return o;
+    }
+    return NULL;
+}
+
+static int load_eve(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    s->eve_enabled = true;
+    s->eve_filename = "eve.json";
+    s->eve_buffer = 64 * 1024;
+    s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS;
+    const struct conf_node *eve = find_output(c, "eve-log");
+    if (eve == NULL)
+        return 0;
+    char where[512];
+    const struct conf_node *n = conf_node_find(eve, "enabled");
+    if (n && (n->value == NULL || conf_parse_bool(n->value, &s->eve_enabled) < 0)) {
+        conf_node_where(n, where, sizeof where);
+        snprintf(err, errlen, "%s: outputs.eve-log.enabled: expected yes or no", where);
+        return -1;
+    }
+    n = conf_node_find(eve, "filetype");
+    if (n && n->value && strcmp(n->value, "regular") != 0) {
+        conf_node_where(n, where, sizeof where);
+        snprintf(err, errlen, "%s: outputs.eve-log.filetype: only 'regular' is supported, got '%s'",
+                 where, n->value);
+        return -1;
+    }
+    n = conf_node_find(eve, "filename");
+    if (n && n->value)
+        s->eve_filename = n->value;
+    n = conf_node_find(eve, "buffer-size");
+    if (n) {
+        uint64_t v;
+        if (n->value == NULL || conf_parse_size(n->value, &v) < 0 || v > (64u << 20)) {
+            conf_node_where(n, where, sizeof where);
+            snprintf(err, errlen, "%s: outputs.eve-log.buffer-size: expected a size up to 64mb",
+                     where);
+            return -1;
+        }
+        s->eve_buffer = (size_t)v;
+    }
+    n = conf_node_find(eve, "types");
+    if (n) {
+        s->eve_types = 0;
+        for (const struct conf_node *t = n->child; t; t = t->next) {
+            /* An item is a plain name or a mapping with the name as its key. */
+            const char *name = t->value ? t->value : t->child ? t->child->name : "";
+            if (strcmp(name, "flow") == 0)
+                s->eve_types |= EVE_TYPE_FLOW;
+            else if (strcmp(name, "anomaly") == 0)
+                s->eve_types |= EVE_TYPE_ANOMALY;
+            else if (strcmp(name, "stats") == 0)
+                s->eve_types |= EVE_TYPE_STATS;
+            else if (strcmp(name, "alert") == 0 || strcmp(name, "http") == 0 ||
+                     strcmp(name, "dns") == 0 || strcmp(name, "tls") == 0 ||
+                     strcmp(name, "drop") == 0)
+                continue; /* produced by stages that are not built yet */
+            else {
+                conf_node_where(t, where, sizeof where);
+                snprintf(err, errlen, "%s: outputs.eve-log.types: unknown event type '%s'",
+                         where, name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int settings_load(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    const char *rm;
+    conf_get_str(c, "runmode", "workers", &rm);
+    if (strcmp(rm, "single") == 0) {
+        s->runmode = RUNMODE_SINGLE;
+    } else if (strcmp(rm, "workers") == 0 || strcmp(rm, "autofp") == 0) {
+        s->runmode = RUNMODE_WORKERS;
+    } else {
+        const struct conf_node *n = conf_find(c, "runmode");
+        char where[512];
+        conf_node_where(n, where, sizeof where);
+        snprintf(err, errlen, "%s: runmode: expected single or workers, got '%s'", where, rm);
+        return -1;
+    }
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *wt;
+    conf_get_str(c, "threading.worker-threads", "auto", &wt);
+    if (strcmp(wt, "auto") == 0) {
+        s->workers = cores > 0 ? (unsigned)cores : 1;
+    } else {
+        long v;
+        CHECK(conf_get_int(c, "threading.worker-threads", 1, 1, 256, &v, err, errlen));
+        s->workers = (unsigned)v;
+    }
+    uint64_t ring;
+    CHECK(conf_get_size(c, "threading.ring-size", 16u << 20, &ring, err, errlen));
+    if (ring < 256 * 1024 || ring > (1ull << 30)) {
+        snprintf(err, errlen, "threading.ring-size: expected from 256kb to 1gb");
+        return -1;
+    }
+    s->ring_size = (size_t)ring;
+
+    const char *cs;
+    conf_get_str(c, "pcap-file.checksum-checks", "yes", &cs);
+    bool csum = true;
+    if (strcmp(cs, "auto") != 0)
+        CHECK(conf_get_bool(c, "pcap-file.checksum-checks", true, &csum, err, errlen));
+    s->decode.checksum_validation = csum;
+    long layers;
+    CHECK(conf_get_int(c, "decoder.max-layers", 8, 1, 64, &layers, err, errlen));
+    s->decode.max_layers = (unsigned)layers;
+
+    flow_config_defaults(&s->flow);
+    CHECK(conf_get_size(c, "flow.memcap", s->flow.memcap, &s->flow.memcap, err, errlen));
+    if (s->flow.memcap < (1u << 20)) {
+        snprintf(err, errlen, "flow.memcap: must be at least 1mb");
+        return -1;
+    }
+    long hs, rec;
+    CHECK(conf_get_int(c, "flow.hash-size", 65536, 1024, 1 << 26, &hs, err, errlen));
+    s->flow.hash_size = (uint32_t)hs;
+    CHECK(conf_get_int(c, "flow.emergency-recovery", 30, 1, 100, &rec, err, errlen));
+    s->flow.emergency_recovery = (uint32_t)rec;
+    struct flow_timeouts def = s->flow.timeouts[FLOW_PROTO_OTHER];
+    CHECK(load_timeouts(c, "default", &s->flow.timeouts[FLOW_PROTO_OTHER], &def, err, errlen));
+    for (int i = 0; i < FLOW_PROTO_OTHER; i++) {
+        static const char *const names[] = { "tcp", "udp", "icmp" };
+        struct flow_timeouts d = s->flow.timeouts[i];
+        CHECK(load_timeouts(c, names[i], &s->flow.timeouts[i], &d, err, errlen));
+    }
+
+    CHECK(load_eve(s, c, err, errlen));
+    CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));
+    long iv;
+    CHECK(conf_get_int(c, "stats.interval", 8, 1, 86400, &iv, err, errlen));
+    s->stats_interval = (unsigned)iv;
+    conf_get_str(c, "default-log-dir", "/var/log/caracal", &s->log_dir);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* Runtime settings: the configuration tree turned into checked values. */
+#ifndef CARACAL_ENGINE_SETTINGS_H
+#define CARACAL_ENGINE_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "decode/decode.h"
+#include "engine/config.h"
+#include "flow/flow.h"
+
+enum runmode { RUNMODE_SINGLE, RUNMODE_WORKERS };
+
+struct settings {
+    enum runmode runmode;
+    unsigned workers;         /* worker threads in workers runmode */
+    size_t ring_size;
+    struct decode_config decode;
+    struct flow_config flow;  /* memcap is the total over all workers */
+    bool eve_enabled;
+    const char *eve_filename; /* relative to the log dir unless absolute */
+    size_t eve_buffer;
+    unsigned eve_types;       /* EVE_TYPE_* */
+    bool stats_enabled;
+    unsigned stats_interval;  /* seconds */
+    const char *log_dir;
+};
+
+/* Reads and checks every setting; on a bad value err names file, line and key. */
+int settings_load(struct settings *s, const struct conf *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * A worker: everything right of capture for the flows it owns (flow
+ * table, counters, EVE buffer). In single runmode there is one worker on
+ * the main thread; in workers runmode each thread has its own.
+ */
+#ifndef CARACAL_ENGINE_WORKER_H
+#define CARACAL_ENGINE_WORKER_H
+
+#include "decode/decode.h"
+#include "engine/settings.h"
+#include "flow/flow.h"
+#include "output/eve.h"
+#include "output/stats.h"
+
+struct worker {
+    unsigned id;
+    struct stats stats;
+    struct flow_table *flows;
+    struct eve_writer eve;
+    unsigned eve_types;
+    struct timeval now;      /* latest packet time seen */
+    uint64_t next_timeout_sec;
+};
+
+int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
+                struct eve_sink *sink);
+/* The per-packet pipeline after decoding. */
+void worker_process(struct worker *w, const struct packet *p);
+/* Advances packet time (idle workers learn the time from the reader). */
+void worker_tick(struct worker *w, const struct timeval *now);
+/* End of input: every flow ends, buffers are written. */
+void worker_finish(struct worker *w, const struct timeval *end);
+void worker_destroy(struct worker *w);
+
+#endif

@@ -1,0 +1,285 @@
+/* EVE JSON: envelopes, event bodies, and the buffered writer. */
+#include "output/eve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output/stats.h"
+#include "util/timefmt.h"
+
+struct eve_sink *eve_sink_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct eve_sink *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->fd = fd;
+    s->path = strdup(path);
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+int eve_sink_reopen(struct eve_sink *s)
+{
+    int fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    pthread_mutex_lock(&s->lock);
+    close(s->fd);
+    s->fd = fd;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+void eve_sink_close(struct eve_sink *s)
+{
+    if (s == NULL)
+        return;
+    fsync(s->fd);
+    close(s->fd);
+    pthread_mutex_destroy(&s->lock);
+    free(s->path);
+    free(s);
+}
+
+static void sink_write(struct eve_sink *s, const char *buf, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    while (len > 0) {
+        ssize_t n = write(s->fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* disk full or similar: nothing sensible left to do here */
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void eve_writer_init(struct eve_writer *w, struct eve_sink *sink, size_t cap)
+{
+    w->sink = sink;
+    w->cap = cap < 4096 ? 4096 : cap;
+    w->buf = malloc(w->cap);
+    w->len = 0;
+    if (w->buf == NULL)
+        abort();
+}
+
+void eve_writer_flush(struct eve_writer *w)
+{
+    if (w->len > 0 && w->sink != NULL)
+        sink_write(w->sink, w->buf, w->len);
+    w->len = 0;
+}
+
+void eve_writer_destroy(struct eve_writer *w)
+{
+    eve_writer_flush(w);
+    free(w->buf);
+    w->buf = NULL;
+}
+
+static int append_cb(const char *buf, size_t size, void *data)
+{
+    struct eve_writer *w = data;
+    if (w->len + size > w->cap) {
+        eve_writer_flush(w);
+        if (size > w->cap) { /* one huge event: write it through */
+            if (w->sink)
+                sink_write(w->sink, buf, size);
+            return 0;
+        }
+    }
+    memcpy(w->buf + w->len, buf, size);
+    w->len += size;
+    return 0;
+}
+
+void eve_write(struct eve_writer *w, const json_t *ev)
+{
+    json_dump_callback(ev, append_cb, w, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    append_cb("\n", 1, w);
+    if (w->sink) {
+        __atomic_add_fetch(&w->sink->events, 1, __ATOMIC_RELAXED);
+        const char *type = json_string_value(json_object_get(ev, "event_type"));
+        int idx = 7;
+        if (type != NULL) {
+            if (strcmp(type, "flow") == 0) idx = 0;
+            else if (strcmp(type, "anomaly") == 0) idx = 1;
+            else if (strcmp(type, "stats") == 0) idx = 2;
+            else if (strcmp(type, "alert") == 0) idx = 3;
+        }
+        __atomic_add_fetch(&w->sink->by_type[idx], 1, __ATOMIC_RELAXED);
+    }
+}
+
+json_t *eve_envelope(const struct timeval *ts, const char *event_type)
+{
+    char buf[TIMEFMT_LEN];
+    json_t *ev = json_object();
+    json_object_set_new(ev, "timestamp", json_string(timefmt_eve(ts, buf, sizeof buf)));
+    json_object_set_new(ev, "event_type", json_string(event_type));
+    return ev;
+}
+
+const char *eve_proto_name(uint8_t proto, char *buf, size_t len)
+{
+    switch (proto) {
+    case 1: return "ICMP";
+    case 2: return "IGMP";
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 41: return "IPv6";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 58: return "IPv6-ICMP";
+    case 89: return "OSPF";
+    case 103: return "PIM";
+    case 112: return "VRRP";
+    case 132: return "SCTP";
+    default:
+        snprintf(buf, len, "%u", proto);
+        return buf;
+    }
+}
+
+static void add_vlan(json_t *ev, const uint16_t *vlan, unsigned n)
+{
+    if (n == 0)
+        return;
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, json_integer(vlan[i]));
+    json_object_set_new(ev, "vlan", a);
+}
+
+static void add_endpoints(json_t *ev, int ip_ver, const struct ip_addr *s, uint16_t sp,
+                          const struct ip_addr *d, uint16_t dp, uint8_t proto, bool ports)
+{
+    char a[64], pb[8];
+    decode_addr_str(ip_ver, s, a, sizeof a);
+    json_object_set_new(ev, "src_ip", json_string(a));
+    if (ports)
+        json_object_set_new(ev, "src_port", json_integer(sp));
+    decode_addr_str(ip_ver, d, a, sizeof a);
+    json_object_set_new(ev, "dest_ip", json_string(a));
+    if (ports)
+        json_object_set_new(ev, "dest_port", json_integer(dp));
+    json_object_set_new(ev, "proto", json_string(eve_proto_name(proto, pb, sizeof pb)));
+}
+
+void eve_add_packet_tuple(json_t *ev, const struct packet *p)
+{
+    if (!(p->flags & PKT_HAS_TUPLE))
+        return;
+    add_vlan(ev, p->vlan, p->vlan_cnt);
+    add_endpoints(ev, p->ip_ver, &p->src, p->sp, &p->dst, p->dp, p->proto,
+                  (p->flags & PKT_HAS_PORTS) != 0);
+    if (p->proto == 1 || p->proto == 58) {
+        json_object_set_new(ev, "icmp_type", json_integer(p->icmp.type));
+        json_object_set_new(ev, "icmp_code", json_integer(p->icmp.code));
+    }
+}
+
+static void tcp_flags_hex(uint8_t flags, char *buf, size_t len)
+{
+    snprintf(buf, len, "%02x", flags);
+}
+
+json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
+{
+    /* Like Suricata, a flow event is stamped with the flow's start. */
+    json_t *ev = eve_envelope(&f->start, "flow");
+    char buf[TIMEFMT_LEN];
+    json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    add_vlan(ev, f->key.vlan, f->key.vlan[1] ? 2 : f->key.vlan[0] ? 1 : 0);
+    int c = f->client_idx, s = c ^ 1;
+    bool ports = f->proto_idx == FLOW_PROTO_TCP || f->proto_idx == FLOW_PROTO_UDP;
+    add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
+                  f->key.port[s], f->key.proto, ports);
+
+    json_t *fl = json_object();
+    json_object_set_new(fl, "pkts_toserver", json_integer((json_int_t)f->pkts[0]));
+    json_object_set_new(fl, "pkts_toclient", json_integer((json_int_t)f->pkts[1]));
+    json_object_set_new(fl, "bytes_toserver", json_integer((json_int_t)f->bytes[0]));
+    json_object_set_new(fl, "bytes_toclient", json_integer((json_int_t)f->bytes[1]));
+    json_object_set_new(fl, "start", json_string(timefmt_eve(&f->start, buf, sizeof buf)));
+    json_object_set_new(fl, "end", json_string(timefmt_eve(&f->last, buf, sizeof buf)));
+    json_object_set_new(fl, "age", json_integer((json_int_t)(f->last.tv_sec - f->start.tv_sec)));
+    json_object_set_new(fl, "state", json_string(flow_state_name(f->state)));
+    json_object_set_new(fl, "reason", json_string(flow_reason_name(reason)));
+    json_object_set_new(fl, "alerted", json_boolean(f->alerted));
+    json_object_set_new(ev, "flow", fl);
+
+    if (f->proto_idx == FLOW_PROTO_TCP) {
+        uint8_t all = f->tcp_flags[0] | f->tcp_flags[1];
+        char hex[4];
+        json_t *t = json_object();
+        tcp_flags_hex(all, hex, sizeof hex);
+        json_object_set_new(t, "tcp_flags", json_string(hex));
+        tcp_flags_hex(f->tcp_flags[0], hex, sizeof hex);
+        json_object_set_new(t, "tcp_flags_ts", json_string(hex));
+        tcp_flags_hex(f->tcp_flags[1], hex, sizeof hex);
+        json_object_set_new(t, "tcp_flags_tc", json_string(hex));
+        static const struct { uint8_t bit; const char *name; } names[] = {
+            { TCP_SYN, "syn" }, { TCP_FIN, "fin" }, { TCP_RST, "rst" }, { TCP_PSH, "psh" },
+            { TCP_ACK, "ack" }, { TCP_URG, "urg" }, { TCP_ECE, "ecn" }, { TCP_CWR, "cwr" },
+        };
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (all & names[i].bit)
+                json_object_set_new(t, names[i].name, json_true());
+        const char *st;
+        if (f->rst_seen || f->fin_seen == 3)
+            st = "closed";
+        else if (f->fin_seen)
+            st = "fin_wait1";
+        else if (f->state == FLOW_STATE_ESTABLISHED)
+            st = "established";
+        else if (f->synack_seen)
+            st = "syn_recv";
+        else if (f->syn_seen)
+            st = "syn_sent";
+        else
+            st = "none";
+        json_object_set_new(t, "state", json_string(st));
+        json_object_set_new(ev, "tcp", t);
+    }
+    return ev;
+}
+
+json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event)
+{
+    json_t *ev = eve_envelope(&p->ts, "anomaly");
+    if (flow_id)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)flow_id));
+    eve_add_packet_tuple(ev, p);
+    json_t *a = json_object();
+    json_object_set_new(a, "type", json_string("decode"));
+    json_object_set_new(a, "event", json_string(decode_event_name(decode_event)));
+    json_object_set_new(ev, "anomaly", a);
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
+    return ev;
+}
+
+json_t *eve_stats_event(const struct timeval *ts, const struct stats *s, double uptime)
+{
+    json_t *ev = eve_envelope(ts, "stats");
+    json_object_set_new(ev, "stats", stats_to_json(s, uptime));
+    return ev;
+}

@@ -1,0 +1,63 @@
+/*
+ * EVE JSON output: one JSON object per line, Suricata's envelope and field
+ * names. Each thread writes events into its own buffer (struct
+ * eve_writer); a full buffer goes to the shared sink in one write, so the
+ * file lock is taken once per batch, never per event.
+ */
+#ifndef CARACAL_OUTPUT_EVE_H
+#define CARACAL_OUTPUT_EVE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "decode/decode.h"
+#include "flow/flow.h"
+
+struct stats;
+
+/* Event types that can be switched on and off in outputs.eve-log.types. */
+#define EVE_TYPE_FLOW 0x01u
+#define EVE_TYPE_ANOMALY 0x02u
+#define EVE_TYPE_STATS 0x04u
+
+struct eve_sink {
+    int fd;
+    char *path;
+    pthread_mutex_t lock;
+    uint64_t events;   /* lines written, all threads */
+    uint64_t by_type[8];
+};
+
+struct eve_writer {
+    struct eve_sink *sink;
+    char *buf;
+    size_t len, cap;
+};
+
+/* Opens (appending) the EVE file; NULL with a reason in err. */
+struct eve_sink *eve_sink_open(const char *path, char *err, size_t errlen);
+/* Reopens the same path (log rotation). */
+int eve_sink_reopen(struct eve_sink *s);
+void eve_sink_close(struct eve_sink *s);
+
+void eve_writer_init(struct eve_writer *w, struct eve_sink *sink, size_t cap);
+/* Serializes ev as one line into the buffer (ev is not consumed). */
+void eve_write(struct eve_writer *w, const json_t *ev);
+void eve_writer_flush(struct eve_writer *w);
+void eve_writer_destroy(struct eve_writer *w);
+
+/* Envelope: timestamp and event_type. */
+json_t *eve_envelope(const struct timeval *ts, const char *event_type);
+/* src_ip, src_port, dest_ip, dest_port, proto (and vlan) from a packet. */
+void eve_add_packet_tuple(json_t *ev, const struct packet *p);
+/* "TCP", "UDP", "ICMP", "IPv6-ICMP", ... or the number. */
+const char *eve_proto_name(uint8_t proto, char *buf, size_t len);
+
+/* Complete events. */
+json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason);
+json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event);
+json_t *eve_stats_event(const struct timeval *ts, const struct stats *s, double uptime);
+
+#endif
