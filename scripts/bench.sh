@@ -106,10 +106,10 @@ measure() {
         cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END { printf "%.2f", u + s }' "$dir/time.txt")
         rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$dir/time.txt")
         # Packets the sensor itself counted (final stats event), when it wrote one.
-        seen=$(tac "$dir/eve.json" 2>/dev/null | grep -m1 '"event_type":"stats"' |
-               python3 -c 'import json,sys
+        # The final stats event is the last line of eve.json.
+        seen=$( { tail -n 1 "$dir/eve.json" 2>/dev/null || true; } | python3 -c 'import json,sys
 try: print(json.load(sys.stdin)["stats"]["decoder"]["pkts"])
-except Exception: print("-")' 2>/dev/null || echo -)
+except Exception: print("-")')
         if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
             best=$wall
             best_row=$(awk -v l="$label" -v w="$wall" -v p="$pkts" -v b="$bytes" -v c="$cpu" \
@@ -164,3 +164,4 @@ if [ -n "$a" ] && [ -n "$b" ]; then
         printf "\n" }'
 fi
 echo "CPU s = user + system; RSS = peak resident set size; pkts seen = decoder.pkts in the final stats event."
+[ "${BENCH_KEEP:-0}" != 1 ] || echo "run directories kept in $work"

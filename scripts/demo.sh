@@ -17,8 +17,9 @@ scripts/install-deps.sh
 
 say "Building"
 [ -x configure ] || ./autogen.sh
-[ -f Makefile ] || ./configure
-make -j"$(nproc)"
+mkdir -p build
+[ -f build/Makefile ] || (cd build && ../configure)
+make -C build -j"$(nproc)"
 
 for f in pcaps/demo.pcap rules/demo.rules etc/caracal.yaml; do
     [ -f "$f" ] || { echo "demo: $f is missing from this checkout" >&2; exit 1; }
@@ -28,9 +29,9 @@ out=out/demo
 rm -rf "$out"
 mkdir -p "$out"
 
-say "Running: src/caracal -c etc/caracal.yaml -S rules/demo.rules -r pcaps/demo.pcap -l $out"
+say "Running: build/src/caracal -c etc/caracal.yaml -S rules/demo.rules -r pcaps/demo.pcap -l $out"
 rc=0
-src/caracal -c etc/caracal.yaml -S rules/demo.rules -r pcaps/demo.pcap -l "$out" || rc=$?
+build/src/caracal -c etc/caracal.yaml -S rules/demo.rules -r pcaps/demo.pcap -l "$out" || rc=$?
 if [ $rc -ne 0 ]; then
     echo "demo: caracal exited with status $rc" >&2
     exit $rc
@@ -53,7 +54,7 @@ with open(sys.argv[1]) as f:
             seen[t] = ev
 for t, ev in seen.items():
     text = json.dumps(ev, separators=(",", ":"))
-    print(text if len(text) <= 400 else text[:397] + "...")
+    print(text if len(text) <= 700 else text[:697] + "...")
 PY
 fi
 

@@ -73,6 +73,18 @@ static int list_inputs(const char *path, struct file_list *fl)
     return 0;
 }
 
+/* libpcap reports some link types by their DLT_ value, which differs from
+ * the LINKTYPE_ value stored in files on some platforms. */
+static int link_normalize(int dlt)
+{
+    switch (dlt) {
+    case DLT_RAW:
+        return LINK_RAW;
+    default:
+        return dlt;
+    }
+}
+
 static enum capture_status read_file(const char *file, capture_cb cb, void *ctx,
                                      struct capture_progress *prog, uint64_t *cnt,
                                      volatile sig_atomic_t *stop)
@@ -83,7 +95,7 @@ static enum capture_status read_file(const char *file, capture_cb cb, void *ctx,
         log_error("%s: cannot read as pcap or pcapng: %s", file, errbuf);
         return CAPTURE_INPUT_ERROR;
     }
-    int link = pcap_datalink(pc);
+    int link = link_normalize(pcap_datalink(pc));
     if (!decode_link_supported(link)) {
         const char *name = pcap_datalink_val_to_name(link);
         log_error("%s: link type %d (%s) is not supported; file skipped", file, link,
@@ -110,7 +122,7 @@ static enum capture_status read_file(const char *file, capture_cb cb, void *ctx,
         if (rc != 1)
             continue;
         /* pcapng files may mix link types per interface. */
-        int plink = pcap_datalink(pc);
+        int plink = link_normalize(pcap_datalink(pc));
         struct capture_pkt cp = {
             .ts = { h->ts.tv_sec, h->ts.tv_usec },
             .caplen = h->caplen,

@@ -304,11 +304,11 @@ int runmode_run_pcap(const struct settings *s, const char *input, const char *ev
     pthread_mutex_unlock(&r->mgmt_lock);
     pthread_join(r->mgmt, NULL);
 
-    merge_stats(r, &rep->total);
-    if (capture_only) {
-        rep->total.c[STAT_DECODER_PKTS] = r->prog.pkts;
-        rep->total.c[STAT_DECODER_BYTES] = r->prog.bytes;
+    if (capture_only) { /* nothing was decoded: report what was read */
+        stats_set(&r->single->stats, STAT_DECODER_PKTS, r->prog.pkts);
+        stats_set(&r->single->stats, STAT_DECODER_BYTES, r->prog.bytes);
     }
+    merge_stats(r, &rep->total);
     if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
         struct eve_writer ew;
         eve_writer_init(&ew, r->sink, 64 * 1024);

@@ -305,9 +305,9 @@ struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, in
 {
     if (!(p->flags & PKT_HAS_TUPLE))
         return NULL;
-    /* A later fragment has no ports: it is not attached to a flow here. */
-    if ((p->flags & PKT_FRAGMENT) && !(p->flags & PKT_HAS_PORTS) &&
-        (p->proto == 6 || p->proto == 17))
+    /* Invalid packets and TCP/UDP without ports (a later fragment) get no flow. */
+    if ((p->flags & PKT_INVALID) ||
+        (!(p->flags & PKT_HAS_PORTS) && (p->proto == 6 || p->proto == 17)))
         return NULL;
     struct flow_key k;
     uint64_t hash = flow_key_from_packet(p, &k);

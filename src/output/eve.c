@@ -46,7 +46,6 @@ void eve_sink_close(struct eve_sink *s)
 {
     if (s == NULL)
         return;
-    fsync(s->fd);
     close(s->fd);
     pthread_mutex_destroy(&s->lock);
     free(s->path);
@@ -75,6 +74,7 @@ void eve_writer_init(struct eve_writer *w, struct eve_sink *sink, size_t cap)
     w->cap = cap < 4096 ? 4096 : cap;
     w->buf = malloc(w->cap);
     w->len = 0;
+    w->ev_start = 0;
     if (w->buf == NULL)
         abort();
 }
@@ -84,6 +84,7 @@ void eve_writer_flush(struct eve_writer *w)
     if (w->len > 0 && w->sink != NULL)
         sink_write(w->sink, w->buf, w->len);
     w->len = 0;
+    w->ev_start = 0;
 }
 
 void eve_writer_destroy(struct eve_writer *w)
@@ -93,15 +94,32 @@ void eve_writer_destroy(struct eve_writer *w)
     w->buf = NULL;
 }
 
+/* Flushes the complete events in the buffer and keeps the partial one. */
+static void flush_complete(struct eve_writer *w, size_t ev_start)
+{
+    if (ev_start > 0 && w->sink != NULL)
+        sink_write(w->sink, w->buf, ev_start);
+    memmove(w->buf, w->buf + ev_start, w->len - ev_start);
+    w->len -= ev_start;
+}
+
+/* jansson hands an event over in pieces; an event never straddles two
+ * writes, so concurrent writers cannot split each other's lines. */
 static int append_cb(const char *buf, size_t size, void *data)
 {
     struct eve_writer *w = data;
     if (w->len + size > w->cap) {
-        eve_writer_flush(w);
-        if (size > w->cap) { /* one huge event: write it through */
-            if (w->sink)
-                sink_write(w->sink, buf, size);
-            return 0;
+        flush_complete(w, w->ev_start);
+        w->ev_start = 0;
+        if (w->len + size > w->cap) { /* one event larger than the buffer */
+            size_t cap = w->cap;
+            while (cap < w->len + size)
+                cap *= 2;
+            char *nb = realloc(w->buf, cap);
+            if (nb == NULL)
+                return -1;
+            w->buf = nb;
+            w->cap = cap;
         }
     }
     memcpy(w->buf + w->len, buf, size);
@@ -111,8 +129,13 @@ static int append_cb(const char *buf, size_t size, void *data)
 
 void eve_write(struct eve_writer *w, const json_t *ev)
 {
-    json_dump_callback(ev, append_cb, w, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    append_cb("\n", 1, w);
+    w->ev_start = w->len;
+    if (json_dump_callback(ev, append_cb, w, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
+        append_cb("\n", 1, w) != 0) {
+        w->len = w->ev_start; /* drop the partial event */
+        return;
+    }
+    w->ev_start = w->len;
     if (w->sink) {
         __atomic_add_fetch(&w->sink->events, 1, __ATOMIC_RELAXED);
         const char *type = json_string_value(json_object_get(ev, "event_type"));
@@ -270,7 +293,9 @@ json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_e
     eve_add_packet_tuple(ev, p);
     json_t *a = json_object();
     json_object_set_new(a, "type", json_string("decode"));
-    json_object_set_new(a, "event", json_string(decode_event_name(decode_event)));
+    char name[96];
+    snprintf(name, sizeof name, "decoder.%s", decode_event_name(decode_event));
+    json_object_set_new(a, "event", json_string(name));
     json_object_set_new(ev, "anomaly", a);
     if (p->pcap_cnt)
         json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));

@@ -34,6 +34,7 @@ struct eve_writer {
     struct eve_sink *sink;
     char *buf;
     size_t len, cap;
+    size_t ev_start; /* where the event being serialized begins */
 };
 
 /* Opens (appending) the EVE file; NULL with a reason in err. */

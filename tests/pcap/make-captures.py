@@ -18,7 +18,7 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, IPv6,
                                 IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
-                                IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, PadN,
+                                IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Pad1, PadN,
                                 RouterAlert)
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
@@ -269,7 +269,7 @@ def cap_ipv6_exthdrs(out):
     u = lambda sp: UDP(sport=sp, dport=7) / Raw(b"exthdr")
     pkts = [
         # 1001: hop-by-hop with a router alert: legal, no event.
-        ip6(C6, S6) / IPv6ExtHdrHopByHop(options=[RouterAlert(value=0), PadN(optdata=b"")]) / u(1001),
+        ip6(C6, S6) / IPv6ExtHdrHopByHop(options=[RouterAlert(value=0), Pad1(), Pad1()]) / u(1001),
         # 1002: hop-by-hop that holds only padding.
         ip6(C6, S6) / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0\0\0\0")]) / u(1002),
         # 1003: destination options that hold only padding.

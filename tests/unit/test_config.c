@@ -1,0 +1,1037 @@
+/* Unit tests for src/engine/config (YAML tree, --set, typed getters) and
+ * src/engine/settings (every key of etc/caracal.yaml, defaults, bad values). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/config.h"
+#include "engine/settings.h"
+#include "output/eve.h"
+
+#define ERRLEN 512
+
+/* Loads yaml under the name "caracal.yaml"; fails the test on error. */
+static struct conf *load_ok(const char *yaml)
+{
+    struct conf *c = conf_new();
+    char err[ERRLEN] = "";
+    int rc = conf_load_string(c, yaml, strlen(yaml), "caracal.yaml", err, sizeof err);
+    if (rc != 0)
+        fail_msg("unexpected load error: %s", err);
+    return c;
+}
+
+/* Loads yaml that must fail; returns the message in err. */
+static void load_fails(const char *yaml, const char *name, char *err, size_t errlen)
+{
+    struct conf *c = conf_new();
+    err[0] = '\0';
+    int rc = conf_load_string(c, yaml, strlen(yaml), name, err, errlen);
+    conf_free(c);
+    assert_int_equal(rc, -1);
+    assert_true(err[0] != '\0');
+}
+
+static const char *value_of(const struct conf *c, const char *path)
+{
+    const struct conf_node *n = conf_find(c, path);
+    return n ? n->value : NULL;
+}
+
+static unsigned child_count(const struct conf_node *n)
+{
+    unsigned k = 0;
+    for (const struct conf_node *ch = n->child; ch; ch = ch->next)
+        k++;
+    return k;
+}
+
+/* ---------------------------------------------------------------------------
+ * Loading
+ * ------------------------------------------------------------------------- */
+
+static void test_load_nested_mappings_by_dotted_path(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("vars:\n"
+                             "  address-groups:\n"
+                             "    HOME_NET: \"[10.0.0.0/8]\"\n"
+                             "    EXTERNAL_NET: \"!$HOME_NET\"\n"
+                             "flow:\n"
+                             "  memcap: 64mb\n");
+    assert_string_equal(value_of(c, "vars.address-groups.HOME_NET"), "[10.0.0.0/8]");
+    assert_string_equal(value_of(c, "vars.address-groups.EXTERNAL_NET"), "!$HOME_NET");
+    assert_string_equal(value_of(c, "flow.memcap"), "64mb");
+    /* Intermediate nodes are mappings: no value, children in order. */
+    const struct conf_node *ag = conf_find(c, "vars.address-groups");
+    assert_non_null(ag);
+    assert_null(ag->value);
+    assert_false(ag->is_seq);
+    assert_int_equal(child_count(ag), 2);
+    assert_string_equal(ag->child->name, "HOME_NET");
+    assert_string_equal(ag->child->next->name, "EXTERNAL_NET");
+    /* conf_node_find is relative to a node. */
+    assert_string_equal(conf_node_find(ag, "HOME_NET")->value, "[10.0.0.0/8]");
+    conf_free(c);
+}
+
+static void test_load_records_file_and_line_of_each_node(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("# comment\n"
+                             "a:\n"
+                             "  b: 1\n"
+                             "\n"
+                             "  c: 2\n");
+    const struct conf_node *b = conf_find(c, "a.b"), *cc = conf_find(c, "a.c");
+    assert_int_equal(conf_find(c, "a")->line, 2);
+    assert_int_equal(b->line, 3);
+    assert_int_equal(cc->line, 5);
+    assert_string_equal(cc->file, "caracal.yaml");
+    char where[128];
+    conf_node_where(cc, where, sizeof where);
+    assert_string_equal(where, "caracal.yaml:5");
+    conf_free(c);
+}
+
+static void test_load_missing_paths_are_null(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("a:\n  b: 1\n");
+    assert_null(conf_find(c, "a.x"));
+    assert_null(conf_find(c, "x"));
+    assert_null(conf_find(c, "a.b.c"));     /* below a scalar */
+    assert_null(conf_find(c, "ab"));        /* no prefix matching */
+    assert_null(conf_find(c, "a.b1"));
+    conf_free(c);
+}
+
+static void test_load_sequences_are_addressed_by_index(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("rule-files:\n"
+                             "  - one.rules\n"
+                             "  - two.rules\n"
+                             "outputs:\n"
+                             "  - fast:\n"
+                             "      enabled: no\n"
+                             "  - eve-log:\n"
+                             "      enabled: yes\n"
+                             "      types:\n"
+                             "        - flow\n"
+                             "        - alert:\n"
+                             "            payload: yes\n");
+    const struct conf_node *rf = conf_find(c, "rule-files");
+    assert_true(rf->is_seq);
+    assert_int_equal(child_count(rf), 2);
+    assert_string_equal(value_of(c, "rule-files.0"), "one.rules");
+    assert_string_equal(value_of(c, "rule-files.1"), "two.rules");
+    assert_null(conf_find(c, "rule-files.2"));
+    assert_string_equal(value_of(c, "outputs.0.fast.enabled"), "no");
+    assert_string_equal(value_of(c, "outputs.1.eve-log.enabled"), "yes");
+    assert_true(conf_find(c, "outputs.1.eve-log.types")->is_seq);
+    assert_string_equal(value_of(c, "outputs.1.eve-log.types.0"), "flow");
+    assert_string_equal(value_of(c, "outputs.1.eve-log.types.1.alert.payload"), "yes");
+    assert_int_equal(conf_find(c, "outputs.1.eve-log.types.1")->line, 11);
+    conf_free(c);
+}
+
+static void test_load_flow_style_collections(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("types: [flow, anomaly]\nm: {a: 1, b: two}\n");
+    assert_true(conf_find(c, "types")->is_seq);
+    assert_string_equal(value_of(c, "types.1"), "anomaly");
+    assert_string_equal(value_of(c, "m.b"), "two");
+    conf_free(c);
+}
+
+static void test_load_duplicate_scalar_key_last_wins(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("flow:\n"
+                             "  memcap: 32mb\n"
+                             "  hash-size: 1024\n"
+                             "  memcap: 64mb\n");
+    const struct conf_node *flow = conf_find(c, "flow");
+    assert_int_equal(child_count(flow), 2); /* replaced, not appended */
+    const struct conf_node *m = conf_find(c, "flow.memcap");
+    assert_string_equal(m->value, "64mb");
+    assert_int_equal(m->line, 4); /* errors point at the value in effect */
+    conf_free(c);
+}
+
+static void test_load_duplicate_mapping_key_replaces_whole_mapping(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("flow:\n"
+                             "  memcap: 32mb\n"
+                             "stats:\n"
+                             "  enabled: yes\n"
+                             "flow:\n"
+                             "  hash-size: 2048\n");
+    assert_null(conf_find(c, "flow.memcap"));
+    assert_string_equal(value_of(c, "flow.hash-size"), "2048");
+    assert_int_equal(child_count(c->root), 2);
+    conf_free(c);
+}
+
+static void test_load_duplicate_key_changes_kind(void **state)
+{
+    (void)state;
+    /* A list replaced by a scalar, then a scalar by a mapping. */
+    struct conf *c = load_ok("a:\n  - 1\n  - 2\na: plain\nb: x\nb:\n  c: 3\n");
+    const struct conf_node *a = conf_find(c, "a"), *b = conf_find(c, "b");
+    assert_string_equal(a->value, "plain");
+    assert_false(a->is_seq);
+    assert_null(a->child);
+    assert_null(b->value);
+    assert_string_equal(value_of(c, "b.c"), "3");
+    conf_free(c);
+}
+
+static void test_load_syntax_error_names_file_and_line(void **state)
+{
+    (void)state;
+    char err[ERRLEN];
+    load_fails("a: 1\nb: 2\n  c: 3\n", "caracal.yaml", err, sizeof err);
+    assert_non_null(strstr(err, "caracal.yaml:3: "));
+    assert_non_null(strstr(err, "mapping values are not allowed"));
+
+    /* Inside a nested mapping. */
+    load_fails("x:\n  y: 1\n  z: 2\n   w: 3\n", "nested.yaml", err, sizeof err);
+    assert_ptr_equal(strstr(err, "nested.yaml:4: "), err);
+
+    /* A tab used for indentation. */
+    load_fails("x:\n  y: 1\n\ty: 2\n", "tab.yaml", err, sizeof err);
+    assert_ptr_equal(strstr(err, "tab.yaml:3: "), err);
+}
+
+static void test_load_rejects_non_mapping_top_level(void **state)
+{
+    (void)state;
+    char err[ERRLEN];
+    load_fails("- a\n- b\n", "list.yaml", err, sizeof err);
+    assert_string_equal(err, "list.yaml:1: the top level must be a mapping");
+    load_fails("just text\n", "scalar.yaml", err, sizeof err);
+    assert_string_equal(err, "scalar.yaml:1: the top level must be a mapping");
+}
+
+static void test_load_rejects_aliases_and_complex_keys(void **state)
+{
+    (void)state;
+    char err[ERRLEN];
+    load_fails("a: &x 1\nb: *x\n", "alias.yaml", err, sizeof err);
+    assert_string_equal(err, "alias.yaml:2: YAML aliases are not supported");
+    load_fails("a: 1\n? [x]\n: 2\n", "key.yaml", err, sizeof err);
+    assert_string_equal(err, "key.yaml:2: mapping keys must be plain scalars");
+}
+
+static void test_load_rejects_excessive_nesting(void **state)
+{
+    (void)state;
+    char yaml[4096];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, "[");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, "]");
+    char doc[4200];
+    snprintf(doc, sizeof doc, "a: %s\n", yaml);
+    char err[ERRLEN];
+    load_fails(doc, "deep.yaml", err, sizeof err);
+    assert_non_null(strstr(err, "nesting too deep"));
+}
+
+static void test_load_empty_document_is_empty_config(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("# nothing here\n");
+    assert_null(c->root->child);
+    const char *s;
+    assert_int_equal(conf_get_str(c, "flow.memcap", "dflt", &s), 0);
+    assert_string_equal(s, "dflt");
+    conf_free(c);
+}
+
+static void test_load_file_uses_path_in_messages(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/caracal-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char doc[] = "flow:\n  memcap: lots\n";
+    assert_int_equal(write(fd, doc, sizeof doc - 1), (ssize_t)(sizeof doc - 1));
+    close(fd);
+
+    struct conf *c = conf_new();
+    char err[ERRLEN] = "";
+    assert_int_equal(conf_load_file(c, path, err, sizeof err), 0);
+    assert_string_equal(c->file, path);
+    uint64_t v;
+    assert_int_equal(conf_get_size(c, "flow.memcap", 1, &v, err, sizeof err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2: flow.memcap: ", path);
+    assert_ptr_equal(strstr(err, want), err);
+    conf_free(c);
+    unlink(path);
+}
+
+static void test_load_file_missing_reports_path(void **state)
+{
+    (void)state;
+    struct conf *c = conf_new();
+    char err[ERRLEN] = "";
+    assert_int_equal(conf_load_file(c, "/nonexistent/caracal.yaml", err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "/nonexistent/caracal.yaml: "), err);
+    conf_free(c);
+}
+
+/* ---------------------------------------------------------------------------
+ * --set
+ * ------------------------------------------------------------------------- */
+
+static void test_set_creates_new_path(void **state)
+{
+    (void)state;
+    struct conf *c = conf_new();
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "flow.timeouts.tcp.new=5", err, sizeof err), 0);
+    const struct conf_node *n = conf_find(c, "flow.timeouts.tcp.new");
+    assert_non_null(n);
+    assert_string_equal(n->value, "5");
+    assert_int_equal(n->line, 0);
+    assert_string_equal(n->file, "--set");
+    char where[64];
+    conf_node_where(n, where, sizeof where);
+    assert_string_equal(where, "--set");
+    conf_free(c);
+}
+
+static void test_set_overrides_loaded_scalar(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("flow:\n  memcap: 32mb\n  hash-size: 1024\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "flow.memcap=256mb", err, sizeof err), 0);
+    const struct conf_node *flow = conf_find(c, "flow");
+    assert_int_equal(child_count(flow), 2);
+    assert_string_equal(value_of(c, "flow.memcap"), "256mb");
+    assert_string_equal(conf_find(c, "flow.memcap")->file, "--set");
+    assert_string_equal(value_of(c, "flow.hash-size"), "1024");
+    /* A later --set wins over an earlier one. */
+    assert_int_equal(conf_set(c, "flow.memcap=1gb", err, sizeof err), 0);
+    assert_string_equal(value_of(c, "flow.memcap"), "1gb");
+    conf_free(c);
+}
+
+static void test_set_scalar_replaces_mapping(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("stats:\n  enabled: yes\n  interval: 8\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "stats=off", err, sizeof err), 0);
+    const struct conf_node *s = conf_find(c, "stats");
+    assert_string_equal(s->value, "off");
+    assert_null(s->child);
+    assert_null(conf_find(c, "stats.enabled"));
+    conf_free(c);
+}
+
+static void test_set_below_scalar_turns_it_into_mapping(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("stats: off\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "stats.interval=4", err, sizeof err), 0);
+    assert_null(conf_find(c, "stats")->value);
+    assert_string_equal(value_of(c, "stats.interval"), "4");
+    conf_free(c);
+}
+
+static void test_set_reaches_into_sequences(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("outputs:\n  - eve-log:\n      enabled: yes\n      filename: eve.json\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "outputs.0.eve-log.filename=other.json", err, sizeof err), 0);
+    assert_string_equal(value_of(c, "outputs.0.eve-log.filename"), "other.json");
+    assert_string_equal(value_of(c, "outputs.0.eve-log.enabled"), "yes");
+    assert_int_equal(child_count(conf_find(c, "outputs")), 1);
+    conf_free(c);
+}
+
+static void test_set_value_keeps_everything_after_first_equals(void **state)
+{
+    (void)state;
+    struct conf *c = conf_new();
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "vars.x=a=b", err, sizeof err), 0);
+    assert_string_equal(value_of(c, "vars.x"), "a=b");
+    assert_int_equal(conf_set(c, "vars.empty=", err, sizeof err), 0);
+    assert_string_equal(value_of(c, "vars.empty"), "");
+    conf_free(c);
+}
+
+static void test_set_rejects_malformed_assignments(void **state)
+{
+    (void)state;
+    struct conf *c = conf_new();
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "flow.memcap", err, sizeof err), -1);
+    assert_string_equal(err, "--set flow.memcap: expected key=value");
+    assert_int_equal(conf_set(c, "=5", err, sizeof err), -1);
+    assert_non_null(strstr(err, "expected key=value"));
+    assert_int_equal(conf_set(c, "flow..memcap=5", err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty key component"));
+    assert_int_equal(conf_set(c, ".memcap=5", err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty key component"));
+    conf_free(c);
+}
+
+static void test_set_bad_value_error_says_set(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("flow:\n  memcap: 32mb\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "flow.memcap=huge", err, sizeof err), 0);
+    uint64_t v;
+    assert_int_equal(conf_get_size(c, "flow.memcap", 0, &v, err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "--set: flow.memcap: "), err);
+    assert_non_null(strstr(err, "'huge'"));
+    conf_free(c);
+}
+
+/* ---------------------------------------------------------------------------
+ * Typed getters
+ * ------------------------------------------------------------------------- */
+
+static void test_parse_bool_accepts_yaml_words_any_case(void **state)
+{
+    (void)state;
+    static const char *const yes[] = { "yes", "YES", "Yes", "true", "True", "on", "ON", "1", "y" };
+    static const char *const no[] = { "no", "NO", "false", "FALSE", "off", "Off", "0", "n" };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        bool b = false;
+        assert_int_equal(conf_parse_bool(yes[i], &b), 0);
+        assert_true(b);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        bool b = true;
+        assert_int_equal(conf_parse_bool(no[i], &b), 0);
+        assert_false(b);
+    }
+}
+
+static void test_parse_bool_rejects_other_words(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "", "maybe", "yess", "2", "-1", "enabled", " yes" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        bool b = true;
+        assert_int_equal(conf_parse_bool(bad[i], &b), -1);
+    }
+}
+
+static void test_get_bool_default_value_and_error(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("stats:\n  enabled: no\n  other: perhaps\n  map:\n    x: 1\n");
+    char err[ERRLEN] = "";
+    bool b = true;
+    assert_int_equal(conf_get_bool(c, "stats.enabled", true, &b, err, sizeof err), 0);
+    assert_false(b);
+    assert_int_equal(conf_get_bool(c, "stats.absent", true, &b, err, sizeof err), 0);
+    assert_true(b);
+    assert_int_equal(conf_get_bool(c, "stats.other", true, &b, err, sizeof err), -1);
+    assert_string_equal(err, "caracal.yaml:3: stats.other: expected yes or no, got 'perhaps'");
+    assert_int_equal(conf_get_bool(c, "stats.map", true, &b, err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "caracal.yaml:4: stats.map: "), err);
+    conf_free(c);
+}
+
+static void test_get_int_bounds_are_inclusive(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("lo: 1\nhi: 10\nbelow: 0\nabove: 11\nneg: -5\n");
+    char err[ERRLEN];
+    long v = 0;
+    assert_int_equal(conf_get_int(c, "lo", 5, 1, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(conf_get_int(c, "hi", 5, 1, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, 10);
+    assert_int_equal(conf_get_int(c, "neg", 5, -10, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(conf_get_int(c, "below", 5, 1, 10, &v, err, sizeof err), -1);
+    assert_string_equal(err, "caracal.yaml:3: below: expected a number from 1 to 10, got '0'");
+    assert_int_equal(conf_get_int(c, "above", 5, 1, 10, &v, err, sizeof err), -1);
+    assert_string_equal(err, "caracal.yaml:4: above: expected a number from 1 to 10, got '11'");
+    assert_int_equal(conf_get_int(c, "absent", 7, 1, 10, &v, err, sizeof err), 0);
+    assert_int_equal(v, 7);
+    conf_free(c);
+}
+
+static void test_get_int_rejects_non_numbers(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("a: 12abc\nb: ''\nc: 1.5\nd: 99999999999999999999999\ne:\n  f: 1\n");
+    static const char *const keys[] = { "a", "b", "c", "d", "e" };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char err[ERRLEN] = "";
+        long v;
+        assert_int_equal(conf_get_int(c, keys[i], 0, 0, 100, &v, err, sizeof err), -1);
+        char want[64];
+        snprintf(want, sizeof want, "caracal.yaml:%zu: %s: expected a number", i + 1, keys[i]);
+        assert_ptr_equal(strstr(err, want), err);
+    }
+    conf_free(c);
+}
+
+static void test_parse_size_suffixes_are_powers_of_1024(void **state)
+{
+    (void)state;
+    static const struct { const char *s; uint64_t v; } ok[] = {
+        { "0", 0 },
+        { "4096", 4096 },
+        { "100b", 100 },
+        { "64kb", 64ull << 10 },
+        { "64KB", 64ull << 10 },
+        { "64k", 64ull << 10 },
+        { "64kib", 64ull << 10 },
+        { "128mb", 128ull << 20 },
+        { "128 MB", 128ull << 20 },
+        { "128m", 128ull << 20 },
+        { "1gb", 1ull << 30 },
+        { "16GB", 16ull << 30 },
+        { "1.5kb", 1536 },
+        { "0.5gb", 512ull << 20 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        uint64_t v = 12345;
+        if (conf_parse_size(ok[i].s, &v) != 0)
+            fail_msg("'%s' was rejected", ok[i].s);
+        if (v != ok[i].v)
+            fail_msg("'%s' gave %llu, want %llu", ok[i].s, (unsigned long long)v,
+                     (unsigned long long)ok[i].v);
+    }
+}
+
+static void test_parse_size_rejects_bad_sizes(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "", "-1", "-1kb", "kb", "10tb", "10 kbytes", "ten",
+                                       "64kbx", "inf", "99999999999gb", "nan", "nan kb" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint64_t v = 7;
+        if (conf_parse_size(bad[i], &v) != -1)
+            fail_msg("'%s' was accepted as %llu", bad[i], (unsigned long long)v);
+    }
+}
+
+static void test_get_size_error_names_file_line_and_key(void **state)
+{
+    (void)state;
+    /* flow.memcap sits on line 12 of this document. */
+    struct conf *c = load_ok("%YAML 1.1\n"
+                             "---\n"
+                             "vars:\n"
+                             "  address-groups:\n"
+                             "    HOME_NET: any\n"
+                             "\n"
+                             "runmode: single\n"
+                             "\n"
+                             "# the flow engine\n"
+                             "flow:\n"
+                             "  hash-size: 1024\n"
+                             "  memcap: 12 parsecs\n");
+    char err[ERRLEN] = "";
+    uint64_t v = 1;
+    assert_int_equal(conf_get_size(c, "flow.memcap", 99, &v, err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "caracal.yaml:12: flow.memcap: "), err);
+    assert_non_null(strstr(err, "'12 parsecs'"));
+    assert_int_equal(conf_get_size(c, "flow.absent", 99, &v, err, sizeof err), 0);
+    assert_int_equal(v, 99);
+    conf_free(c);
+}
+
+static void test_get_str_returns_value_or_default(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("a: text\nm:\n  x: 1\n");
+    const char *s;
+    assert_int_equal(conf_get_str(c, "a", "d", &s), 0);
+    assert_string_equal(s, "text");
+    assert_int_equal(conf_get_str(c, "nope", "d", &s), 0);
+    assert_string_equal(s, "d");
+    assert_int_equal(conf_get_str(c, "m", "d", &s), 0); /* a mapping has no value */
+    assert_string_equal(s, "d");
+    conf_free(c);
+}
+
+/* ---------------------------------------------------------------------------
+ * settings_load
+ * ------------------------------------------------------------------------- */
+
+/* Loads yaml and runs settings_load; returns its result with err filled. */
+static int settings_from(const char *yaml, struct settings *s, struct conf **out, char *err)
+{
+    struct conf *c = load_ok(yaml);
+    err[0] = '\0';
+    int rc = settings_load(s, c, err, ERRLEN);
+    if (out)
+        *out = c;
+    else
+        conf_free(c);
+    return rc;
+}
+
+/* settings_load must fail and its message start with want_prefix. */
+static void settings_fail(const char *yaml, const char *want_prefix)
+{
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from(yaml, &s, NULL, err), -1);
+    if (strncmp(err, want_prefix, strlen(want_prefix)) != 0)
+        fail_msg("error '%s' does not start with '%s'", err, want_prefix);
+}
+
+static void test_settings_defaults_from_empty_config(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct conf *c = conf_new();
+    char err[ERRLEN] = "";
+    assert_int_equal(settings_load(&s, c, err, sizeof err), 0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(s.runmode, RUNMODE_WORKERS);
+    assert_int_equal(s.workers, cores > 0 ? (unsigned)cores : 1u);
+    assert_int_equal(s.ring_size, 16u << 20);
+    assert_true(s.decode.checksum_validation);
+    assert_int_equal(s.decode.max_layers, 8);
+    assert_int_equal(s.flow.memcap, 128ull << 20);
+    assert_int_equal(s.flow.hash_size, 65536);
+    assert_int_equal(s.flow.emergency_recovery, 30);
+    struct flow_config d;
+    flow_config_defaults(&d);
+    assert_memory_equal(s.flow.timeouts, d.timeouts, sizeof d.timeouts);
+    assert_true(s.eve_enabled);
+    assert_string_equal(s.eve_filename, "eve.json");
+    assert_int_equal(s.eve_buffer, 64 * 1024);
+    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_true(s.stats_enabled);
+    assert_int_equal(s.stats_interval, 8);
+    assert_string_equal(s.log_dir, "/var/log/caracal");
+    conf_free(c);
+}
+
+static void test_settings_reads_every_key(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct conf *c;
+    char err[ERRLEN];
+    int rc = settings_from("default-log-dir: /tmp/logs\n"
+                           "runmode: single\n"
+                           "threading:\n"
+                           "  worker-threads: 3\n"
+                           "  ring-size: 1mb\n"
+                           "pcap-file:\n"
+                           "  checksum-checks: no\n"
+                           "decoder:\n"
+                           "  max-layers: 4\n"
+                           "flow:\n"
+                           "  memcap: 2gb\n"
+                           "  hash-size: 4096\n"
+                           "  emergency-recovery: 50\n"
+                           "flow-timeouts:\n"
+                           "  default: {new: 1, established: 2, closed: 3,\n"
+                           "            emergency-new: 4, emergency-established: 5,\n"
+                           "            emergency-closed: 6}\n"
+                           "  tcp: {new: 11, established: 12, closed: 13,\n"
+                           "        emergency-new: 14, emergency-established: 15,\n"
+                           "        emergency-closed: 16}\n"
+                           "  udp: {new: 21, established: 22}\n"
+                           "  icmp: {emergency-established: 35}\n"
+                           "stats:\n"
+                           "  enabled: no\n"
+                           "  interval: 30\n"
+                           "outputs:\n"
+                           "  - eve-log:\n"
+                           "      enabled: no\n"
+                           "      filetype: regular\n"
+                           "      filename: /abs/eve.json\n"
+                           "      buffer-size: 8kb\n"
+                           "      types: [anomaly]\n",
+                           &s, &c, err);
+    if (rc != 0)
+        fail_msg("settings_load: %s", err);
+    assert_int_equal(s.runmode, RUNMODE_SINGLE);
+    assert_int_equal(s.workers, 3);
+    assert_int_equal(s.ring_size, 1u << 20);
+    assert_false(s.decode.checksum_validation);
+    assert_int_equal(s.decode.max_layers, 4);
+    assert_int_equal(s.flow.memcap, 2ull << 30);
+    assert_int_equal(s.flow.hash_size, 4096);
+    assert_int_equal(s.flow.emergency_recovery, 50);
+    const struct flow_timeouts *o = &s.flow.timeouts[FLOW_PROTO_OTHER];
+    assert_int_equal(o->new_, 1);
+    assert_int_equal(o->established, 2);
+    assert_int_equal(o->closed, 3);
+    assert_int_equal(o->emerg_new, 4);
+    assert_int_equal(o->emerg_established, 5);
+    assert_int_equal(o->emerg_closed, 6);
+    const struct flow_timeouts *t = &s.flow.timeouts[FLOW_PROTO_TCP];
+    assert_int_equal(t->new_, 11);
+    assert_int_equal(t->established, 12);
+    assert_int_equal(t->closed, 13);
+    assert_int_equal(t->emerg_new, 14);
+    assert_int_equal(t->emerg_established, 15);
+    assert_int_equal(t->emerg_closed, 16);
+    /* Keys left out keep the protocol's own default. */
+    struct flow_config d;
+    flow_config_defaults(&d);
+    const struct flow_timeouts *u = &s.flow.timeouts[FLOW_PROTO_UDP];
+    assert_int_equal(u->new_, 21);
+    assert_int_equal(u->established, 22);
+    assert_int_equal(u->emerg_new, d.timeouts[FLOW_PROTO_UDP].emerg_new);
+    const struct flow_timeouts *i = &s.flow.timeouts[FLOW_PROTO_ICMP];
+    assert_int_equal(i->emerg_established, 35);
+    assert_int_equal(i->new_, d.timeouts[FLOW_PROTO_ICMP].new_);
+    assert_false(s.stats_enabled);
+    assert_int_equal(s.stats_interval, 30);
+    assert_false(s.eve_enabled);
+    assert_string_equal(s.eve_filename, "/abs/eve.json");
+    assert_int_equal(s.eve_buffer, 8192);
+    assert_int_equal(s.eve_types, EVE_TYPE_ANOMALY);
+    assert_string_equal(s.log_dir, "/tmp/logs");
+    conf_free(c);
+}
+
+static void test_settings_runmode_names(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("runmode: single\n", &s, NULL, err), 0);
+    assert_int_equal(s.runmode, RUNMODE_SINGLE);
+    assert_int_equal(settings_from("runmode: workers\n", &s, NULL, err), 0);
+    assert_int_equal(s.runmode, RUNMODE_WORKERS);
+    assert_int_equal(settings_from("runmode: autofp\n", &s, NULL, err), 0);
+    assert_int_equal(s.runmode, RUNMODE_WORKERS);
+}
+
+static void test_settings_bad_runmode_names_line_and_value(void **state)
+{
+    (void)state;
+    settings_fail("stats:\n  enabled: yes\nrunmode: turbo\n",
+                  "caracal.yaml:3: runmode: expected single or workers, got 'turbo'");
+}
+
+static void test_settings_bad_runmode_from_set(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct conf *c = load_ok("runmode: single\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "runmode=Single", err, sizeof err), 0);
+    assert_int_equal(settings_load(&s, c, err, sizeof err), -1);
+    assert_string_equal(err, "--set: runmode: expected single or workers, got 'Single'");
+    conf_free(c);
+}
+
+static void test_settings_worker_threads_bounds(void **state)
+{
+    (void)state;
+    settings_fail("threading:\n  worker-threads: 0\n",
+                  "caracal.yaml:2: threading.worker-threads: expected a number from 1 to 256");
+    settings_fail("threading:\n  worker-threads: 257\n",
+                  "caracal.yaml:2: threading.worker-threads: expected a number from 1 to 256");
+    settings_fail("threading:\n  worker-threads: many\n",
+                  "caracal.yaml:2: threading.worker-threads: expected a number");
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("threading:\n  worker-threads: 256\n", &s, NULL, err), 0);
+    assert_int_equal(s.workers, 256);
+    assert_int_equal(settings_from("threading:\n  worker-threads: auto\n", &s, NULL, err), 0);
+    assert_true(s.workers >= 1);
+}
+
+static void test_settings_ring_size_bounds(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("threading:\n  ring-size: 256kb\n", &s, NULL, err), 0);
+    assert_int_equal(s.ring_size, 256 * 1024);
+    assert_int_equal(settings_from("threading:\n  ring-size: 1gb\n", &s, NULL, err), 0);
+    assert_int_equal(s.ring_size, 1u << 30);
+    settings_fail("threading:\n  ring-size: big\n", "caracal.yaml:2: threading.ring-size: ");
+    /* Out of range sizes are errors that name the key's place too. */
+    settings_fail("threading:\n  ring-size: 255kb\n", "caracal.yaml:2: threading.ring-size: ");
+    settings_fail("threading:\n  ring-size: 2gb\n", "caracal.yaml:2: threading.ring-size: ");
+}
+
+static void test_settings_checksum_checks_values(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("pcap-file:\n  checksum-checks: auto\n", &s, NULL, err), 0);
+    assert_true(s.decode.checksum_validation);
+    assert_int_equal(settings_from("pcap-file:\n  checksum-checks: no\n", &s, NULL, err), 0);
+    assert_false(s.decode.checksum_validation);
+    settings_fail("pcap-file:\n  checksum-checks: sometimes\n",
+                  "caracal.yaml:2: pcap-file.checksum-checks: expected yes or no");
+}
+
+static void test_settings_decoder_max_layers_bounds(void **state)
+{
+    (void)state;
+    settings_fail("decoder:\n  max-layers: 0\n",
+                  "caracal.yaml:2: decoder.max-layers: expected a number from 1 to 64");
+    settings_fail("decoder:\n  max-layers: 65\n",
+                  "caracal.yaml:2: decoder.max-layers: expected a number from 1 to 64");
+}
+
+static void test_settings_flow_memcap_bad_and_too_small(void **state)
+{
+    (void)state;
+    settings_fail("flow:\n  memcap: plenty\n", "caracal.yaml:2: flow.memcap: expected a size");
+    /* Below 1mb: the message also names where the value came from. */
+    settings_fail("flow:\n  memcap: 512kb\n", "caracal.yaml:2: flow.memcap: ");
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("flow:\n  memcap: 1mb\n", &s, NULL, err), 0);
+    assert_int_equal(s.flow.memcap, 1u << 20);
+}
+
+static void test_settings_flow_hash_size_and_recovery_bounds(void **state)
+{
+    (void)state;
+    settings_fail("flow:\n  hash-size: 1023\n",
+                  "caracal.yaml:2: flow.hash-size: expected a number from 1024 to");
+    settings_fail("flow:\n  emergency-recovery: 0\n",
+                  "caracal.yaml:2: flow.emergency-recovery: expected a number from 1 to 100");
+    settings_fail("flow:\n  emergency-recovery: 101\n",
+                  "caracal.yaml:2: flow.emergency-recovery: expected a number from 1 to 100");
+}
+
+static void test_settings_bad_timeout_names_full_key(void **state)
+{
+    (void)state;
+    settings_fail("flow-timeouts:\n  tcp:\n    new: -1\n",
+                  "caracal.yaml:3: flow-timeouts.tcp.new: expected a number from 0 to 604800");
+    settings_fail("flow-timeouts:\n  udp:\n    emergency-established: soon\n",
+                  "caracal.yaml:3: flow-timeouts.udp.emergency-established: expected a number");
+    settings_fail("flow-timeouts:\n  default:\n    closed: 604801\n",
+                  "caracal.yaml:3: flow-timeouts.default.closed: ");
+}
+
+static void test_settings_eve_types_known_and_skipped(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    int rc = settings_from("outputs:\n"
+                           "  - eve-log:\n"
+                           "      types:\n"
+                           "        - alert:\n"
+                           "            payload: yes\n"
+                           "        - flow\n"
+                           "        - http\n"
+                           "        - dns\n"
+                           "        - tls\n"
+                           "        - drop\n"
+                           "        - stats:\n"
+                           "            totals: yes\n",
+                           &s, NULL, err);
+    if (rc != 0)
+        fail_msg("settings_load: %s", err);
+    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_STATS);
+    /* An empty list turns every type off. */
+    assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types: []\n", &s, NULL, err), 0);
+    assert_int_equal(s.eve_types, 0);
+}
+
+static void test_settings_unknown_eve_type_names_its_line(void **state)
+{
+    (void)state;
+    settings_fail("outputs:\n"
+                  "  - eve-log:\n"
+                  "      types:\n"
+                  "        - flow\n"
+                  "        - netflow\n",
+                  "caracal.yaml:5: outputs.eve-log.types: unknown event type 'netflow'");
+}
+
+static void test_settings_eve_found_in_any_output_item(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct conf *c;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("outputs:\n"
+                                   "  - fast:\n"
+                                   "      enabled: yes\n"
+                                   "  - eve-log:\n"
+                                   "      filename: second.json\n",
+                                   &s, &c, err),
+                     0);
+    assert_string_equal(s.eve_filename, "second.json"); /* points into c */
+    conf_free(c);
+}
+
+static void test_settings_bad_eve_values(void **state)
+{
+    (void)state;
+    settings_fail("outputs:\n  - eve-log:\n      enabled: sure\n",
+                  "caracal.yaml:3: outputs.eve-log.enabled: expected yes or no");
+    settings_fail("outputs:\n  - eve-log:\n      filetype: unix_stream\n",
+                  "caracal.yaml:3: outputs.eve-log.filetype: only 'regular' is supported, "
+                  "got 'unix_stream'");
+    settings_fail("outputs:\n  - eve-log:\n      buffer-size: 65mb\n",
+                  "caracal.yaml:3: outputs.eve-log.buffer-size: expected a size up to 64mb");
+    settings_fail("outputs:\n  - eve-log:\n      buffer-size: lots\n",
+                  "caracal.yaml:3: outputs.eve-log.buffer-size: ");
+}
+
+static void test_settings_stats_bad_values(void **state)
+{
+    (void)state;
+    settings_fail("stats:\n  interval: 0\n",
+                  "caracal.yaml:2: stats.interval: expected a number from 1 to 86400");
+    settings_fail("stats:\n  enabled: often\n", "caracal.yaml:2: stats.enabled: expected yes or no");
+}
+
+static void test_settings_set_overrides_file(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok("flow:\n  memcap: 32mb\nstats:\n  interval: 8\n");
+    char err[ERRLEN];
+    assert_int_equal(conf_set(c, "flow.memcap=256mb", err, sizeof err), 0);
+    assert_int_equal(conf_set(c, "stats.interval=2", err, sizeof err), 0);
+    assert_int_equal(conf_set(c, "outputs.0.eve-log.enabled=no", err, sizeof err), 0);
+    struct settings s;
+    assert_int_equal(settings_load(&s, c, err, sizeof err), 0);
+    assert_int_equal(s.flow.memcap, 256ull << 20);
+    assert_int_equal(s.stats_interval, 2);
+    assert_false(s.eve_enabled);
+    conf_free(c);
+}
+
+/* ---------------------------------------------------------------------------
+ * The shipped etc/caracal.yaml
+ * ------------------------------------------------------------------------- */
+
+static void test_shipped_config_loads_with_expected_values(void **state)
+{
+    (void)state;
+    const char *top = getenv("TOP_SRCDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/etc/caracal.yaml", top && *top ? top : ".");
+    struct conf *c = conf_new();
+    char err[ERRLEN] = "";
+    if (conf_load_file(c, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(value_of(c, "vars.address-groups.HOME_NET"),
+                        "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]");
+    assert_string_equal(value_of(c, "rule-files.0"), "caracal.rules");
+    assert_string_equal(value_of(c, "outputs.0.eve-log.filename"), "eve.json");
+    assert_string_equal(value_of(c, "threading.worker-threads"), "auto");
+
+    struct settings s;
+    if (settings_load(&s, c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(s.runmode, RUNMODE_WORKERS);
+    assert_int_equal(s.ring_size, 16u << 20);
+    assert_true(s.decode.checksum_validation);
+    assert_int_equal(s.decode.max_layers, 8);
+    assert_int_equal(s.flow.memcap, 128ull << 20);
+    assert_int_equal(s.flow.hash_size, 65536);
+    assert_int_equal(s.flow.emergency_recovery, 30);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_TCP].new_, 60);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_TCP].established, 600);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_TCP].closed, 60);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_TCP].emerg_closed, 10);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_UDP].established, 300);
+    assert_int_equal(s.flow.timeouts[FLOW_PROTO_OTHER].emerg_new, 10);
+    assert_true(s.eve_enabled);
+    assert_string_equal(s.eve_filename, "eve.json");
+    assert_int_equal(s.eve_buffer, 64 * 1024);
+    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_true(s.stats_enabled);
+    assert_int_equal(s.stats_interval, 8);
+    assert_string_equal(s.log_dir, "/var/log/caracal");
+
+    /* The same file with an override on top. */
+    assert_int_equal(conf_set(c, "threading.worker-threads=0", err, sizeof err), 0);
+    assert_int_equal(settings_load(&s, c, err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "--set: threading.worker-threads: "), err);
+    conf_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_nested_mappings_by_dotted_path),
+        cmocka_unit_test(test_load_records_file_and_line_of_each_node),
+        cmocka_unit_test(test_load_missing_paths_are_null),
+        cmocka_unit_test(test_load_sequences_are_addressed_by_index),
+        cmocka_unit_test(test_load_flow_style_collections),
+        cmocka_unit_test(test_load_duplicate_scalar_key_last_wins),
+        cmocka_unit_test(test_load_duplicate_mapping_key_replaces_whole_mapping),
+        cmocka_unit_test(test_load_duplicate_key_changes_kind),
+        cmocka_unit_test(test_load_syntax_error_names_file_and_line),
+        cmocka_unit_test(test_load_rejects_non_mapping_top_level),
+        cmocka_unit_test(test_load_rejects_aliases_and_complex_keys),
+        cmocka_unit_test(test_load_rejects_excessive_nesting),
+        cmocka_unit_test(test_load_empty_document_is_empty_config),
+        cmocka_unit_test(test_load_file_uses_path_in_messages),
+        cmocka_unit_test(test_load_file_missing_reports_path),
+        cmocka_unit_test(test_set_creates_new_path),
+        cmocka_unit_test(test_set_overrides_loaded_scalar),
+        cmocka_unit_test(test_set_scalar_replaces_mapping),
+        cmocka_unit_test(test_set_below_scalar_turns_it_into_mapping),
+        cmocka_unit_test(test_set_reaches_into_sequences),
+        cmocka_unit_test(test_set_value_keeps_everything_after_first_equals),
+        cmocka_unit_test(test_set_rejects_malformed_assignments),
+        cmocka_unit_test(test_set_bad_value_error_says_set),
+        cmocka_unit_test(test_parse_bool_accepts_yaml_words_any_case),
+        cmocka_unit_test(test_parse_bool_rejects_other_words),
+        cmocka_unit_test(test_get_bool_default_value_and_error),
+        cmocka_unit_test(test_get_int_bounds_are_inclusive),
+        cmocka_unit_test(test_get_int_rejects_non_numbers),
+        cmocka_unit_test(test_parse_size_suffixes_are_powers_of_1024),
+        cmocka_unit_test(test_parse_size_rejects_bad_sizes),
+        cmocka_unit_test(test_get_size_error_names_file_line_and_key),
+        cmocka_unit_test(test_get_str_returns_value_or_default),
+        cmocka_unit_test(test_settings_defaults_from_empty_config),
+        cmocka_unit_test(test_settings_reads_every_key),
+        cmocka_unit_test(test_settings_runmode_names),
+        cmocka_unit_test(test_settings_bad_runmode_names_line_and_value),
+        cmocka_unit_test(test_settings_bad_runmode_from_set),
+        cmocka_unit_test(test_settings_worker_threads_bounds),
+        cmocka_unit_test(test_settings_ring_size_bounds),
+        cmocka_unit_test(test_settings_checksum_checks_values),
+        cmocka_unit_test(test_settings_decoder_max_layers_bounds),
+        cmocka_unit_test(test_settings_flow_memcap_bad_and_too_small),
+        cmocka_unit_test(test_settings_flow_hash_size_and_recovery_bounds),
+        cmocka_unit_test(test_settings_bad_timeout_names_full_key),
+        cmocka_unit_test(test_settings_eve_types_known_and_skipped),
+        cmocka_unit_test(test_settings_unknown_eve_type_names_its_line),
+        cmocka_unit_test(test_settings_eve_found_in_any_output_item),
+        cmocka_unit_test(test_settings_bad_eve_values),
+        cmocka_unit_test(test_settings_stats_bad_values),
+        cmocka_unit_test(test_settings_set_overrides_file),
+        cmocka_unit_test(test_shipped_config_loads_with_expected_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
