@@ -28,8 +28,10 @@ int decode_event_lookup(const char *name)
 
 void decode_set_event(struct decode_ctx *dc, struct packet *p, int ev)
 {
+    if (packet_has_event(p, ev)) /* once per packet, like the anomaly event */
+        return;
     stats_inc(dc->stats, STAT_EVENT_BASE + ev);
-    if (p->nevents < PKT_MAX_EVENTS && !packet_has_event(p, ev))
+    if (p->nevents < PKT_MAX_EVENTS)
         p->events[p->nevents++] = (uint16_t)ev;
 }
 
@@ -126,7 +128,11 @@ void decode_packet(struct decode_ctx *dc, struct packet *p)
     p->flags = 0;
     p->ip_ver = 0;
     p->proto = 0;
+    p->ttl = 0;
     p->vlan_cnt = 0;
+    memset(p->vlan, 0, sizeof p->vlan);
+    memset(&p->tcp, 0, sizeof p->tcp);
+    memset(&p->icmp, 0, sizeof p->icmp);
     p->nevents = 0;
     p->sp = p->dp = 0;
     p->l3_off = p->l3_len = p->l4_off = p->l4_len = 0;

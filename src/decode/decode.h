@@ -28,7 +28,7 @@ struct stats;
 #define LINK_SLL2 276
 
 #define PKT_MAX_EVENTS 8
-#define PKT_MAX_VLANS 2
+#define PKT_MAX_VLANS 3
 
 /* Packet flags. */
 #define PKT_IPV4_CSUM_BAD 0x0001u

@@ -32,14 +32,16 @@ static bool ethertype_known(uint16_t type)
     }
 }
 
-static bool decode_vlan(struct decode_ctx *dc, struct packet *p, uint16_t outer, uint32_t off,
-                        uint32_t len, unsigned depth)
+static bool decode_vlan(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t len,
+                        unsigned depth)
 {
     if (p->vlan_cnt >= PKT_MAX_VLANS) {
         decode_set_event(dc, p, DEV_VLAN_TOO_MANY_LAYERS);
         return false;
     }
-    decode_count(dc, outer == ETHERTYPE_VLAN ? STAT_DECODER_VLAN : STAT_DECODER_VLAN_QINQ);
+    static const int by_depth[PKT_MAX_VLANS] = { STAT_DECODER_VLAN, STAT_DECODER_VLAN_QINQ,
+                                                 STAT_DECODER_VLAN_QINQINQ };
+    decode_count(dc, by_depth[p->vlan_cnt]);
     struct cursor c = decode_cursor(p, off, len);
     uint16_t tci = cursor_u16be(&c);
     uint16_t type = cursor_u16be(&c);
@@ -62,7 +64,7 @@ bool decode_ethertype(struct decode_ctx *dc, struct packet *p, uint16_t type, ui
     case ETHERTYPE_VLAN:
     case ETHERTYPE_QINQ:
     case ETHERTYPE_QINQ_OLD:
-        return decode_vlan(dc, p, type, off, len, depth);
+        return decode_vlan(dc, p, off, len, depth);
     default:
         if (type < 0x0600) /* an 802.3 length: LLC/SNAP, not decoded */
             return true;

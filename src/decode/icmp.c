@@ -47,9 +47,7 @@ bool decode_icmpv4(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32
     int max = icmpv4_max_code(ic->type);
     if (max < 0)
         decode_set_event(dc, p, DEV_ICMPV4_UNKNOWN_TYPE);
-    else if (ic->code > max)
-        decode_set_event(dc, p, DEV_ICMPV4_UNKNOWN_CODE);
-    if (ic->type == 9 && ic->code != 0 && ic->code != 16)
+    else if (ic->code > max || (ic->type == 9 && ic->code != 0 && ic->code != 16))
         decode_set_event(dc, p, DEV_ICMPV4_UNKNOWN_CODE);
 
     if (icmpv4_is_error(ic->type)) {

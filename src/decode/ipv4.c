@@ -139,12 +139,13 @@ bool decode_ipv4(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
         decode_set_event(dc, p, DEV_IPV4_IPLEN_SMALLER_THAN_HLEN);
         return false;
     }
-    if (hlen > len) {
-        decode_set_event(dc, p, DEV_IPV4_TRUNC_PKT);
-        return false;
-    }
     /* A capture cut by its snaplen is not a malformation: decode what is there. */
     bool snapped = p->caplen < p->wirelen;
+    if (hlen > len) {
+        if (!snapped)
+            decode_set_event(dc, p, DEV_IPV4_TRUNC_PKT);
+        return false;
+    }
     if (tot_len > len && !snapped) {
         decode_set_event(dc, p, DEV_IPV4_TRUNC_PKT);
         return false;

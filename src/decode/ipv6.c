@@ -93,7 +93,7 @@ bool decode_ipv6(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
 
     /* Walk the extension headers. */
     struct cursor x = cursor_make(p->data + off + IPV6_HDR_LEN, avail);
-    unsigned seen_hh = 0, seen_rh = 0, seen_fh = 0, seen_dh = 0, seen_ah = 0, seen_eh = 0;
+    unsigned seen_hh = 0, seen_rh = 0, seen_fh = 0, seen_dh = 0, seen_ah = 0;
     bool first = true;
     bool later_fragment = false;
     for (;;) {
@@ -106,7 +106,8 @@ bool decode_ipv6(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
             uint8_t hl = cursor_u8(&x);
             size_t body = (size_t)hl * 8 + 6;
             if (x.failed || body > cursor_remaining(&x)) {
-                decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
+                if (!snapped)
+                    decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
                 return false;
             }
             struct cursor b = cursor_sub(&x, body);
@@ -133,7 +134,8 @@ bool decode_ipv6(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
             uint16_t offm = cursor_u16be(&x);
             cursor_skip(&x, 4); /* identification */
             if (x.failed) {
-                decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
+                if (!snapped)
+                    decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
                 return false;
             }
             if (seen_fh++)
@@ -158,7 +160,8 @@ bool decode_ipv6(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
             uint16_t reserved = cursor_u16be(&x);
             size_t body = ((size_t)hl + 2) * 4;
             if (x.failed || body < 4 || body - 4 > cursor_remaining(&x)) {
-                decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
+                if (!snapped)
+                    decode_set_event(dc, p, DEV_IPV6_TRUNC_EXTHDR);
                 return false;
             }
             cursor_skip(&x, body - 4);
@@ -169,9 +172,7 @@ bool decode_ipv6(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t
             nh = next;
             break;
         }
-        case NH_ESP:
-            if (seen_eh++)
-                decode_set_event(dc, p, DEV_IPV6_EXTHDR_DUPL_EH);
+        case NH_ESP: /* encrypted from here on */
             p->l4_off = off + IPV6_HDR_LEN + (uint32_t)x.off;
             p->l4_len = (uint32_t)cursor_remaining(&x);
             return true;

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #define TCP_HDR_LEN 20
-#define TCP_OPTLEN_MAX 40
 
 /*
  *  |          Source Port          |       Destination Port        |
@@ -103,11 +102,8 @@ bool decode_tcp(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t 
     t->win = cursor_u16be(&c);
     uint32_t hlen = (off_byte >> 4) * 4u;
     if (hlen < TCP_HDR_LEN || hlen > len) {
-        decode_set_event(dc, p, DEV_TCP_HLEN_TOO_SMALL);
-        return false;
-    }
-    if (hlen - TCP_HDR_LEN > TCP_OPTLEN_MAX) {
-        decode_set_event(dc, p, DEV_TCP_INVALID_OPTLEN);
+        if (hlen < TCP_HDR_LEN || p->caplen == p->wirelen) /* not just a snaplen cut */
+            decode_set_event(dc, p, DEV_TCP_HLEN_TOO_SMALL);
         return false;
     }
     t->hlen = (uint8_t)hlen;
@@ -152,7 +148,7 @@ bool decode_udp(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t 
     bool whole = p->caplen == p->wirelen && !(p->flags & PKT_FRAGMENT);
     if (!(p->flags & PKT_FRAGMENT)) {
         if (ulen < 8) {
-            decode_set_event(dc, p, DEV_UDP_HLEN_INVALID);
+            decode_set_event(dc, p, DEV_UDP_LEN_INVALID);
             return false;
         }
         if (ulen > len) {
@@ -161,8 +157,8 @@ bool decode_udp(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t 
                 return false;
             }
         } else {
-            if (ulen < len)
-                decode_set_event(dc, p, DEV_UDP_LEN_INVALID);
+            if (ulen < len) /* bytes after the datagram: a possible evasion */
+                decode_set_event(dc, p, DEV_UDP_HLEN_INVALID);
             plen = ulen - 8u;
         }
     }

@@ -376,7 +376,7 @@ int conf_parse_size(const char *s, uint64_t *out)
     if (*s == '-' || *s == '\0')
         return -1;
     double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
+    if (errno || end == s || !(v >= 0)) /* also rejects nan */
         return -1;
     while (*end == ' ')
         end++;

@@ -185,6 +185,10 @@ static int workers_cb(void *ctx, const struct capture_pkt *cp)
         wi = r->rr++ % r->nworkers;
     struct ring *ring = &r->wt[wi].ring;
     struct ring_rec *rec = ring_reserve(ring, sizeof *rec + p.caplen);
+    if (rec == NULL) { /* larger than the ring: ring-size is at least 1mb, so never */
+        stats_inc(&r->reader_stats, STAT_CAPTURE_ERRORS);
+        return 0;
+    }
     rec->kind = REC_PACKET;
     rec->p = p;
     memcpy(rec + 1, p.data, p.caplen);

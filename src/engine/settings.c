@@ -7,6 +7,19 @@
 
 #include "output/eve.h"
 
+/* A value that parsed but is out of range: "FILE:LINE: KEY: why, got 'V'". */
+static int range_error(const struct conf *c, const char *key, const char *why, char *err,
+                       size_t errlen)
+{
+    const struct conf_node *n = conf_find(c, key);
+    char where[512] = "";
+    if (n != NULL)
+        conf_node_where(n, where, sizeof where);
+    snprintf(err, errlen, "%s: %s: %s, got '%s'", where, key, why,
+             n && n->value ? n->value : "");
+    return -1;
+}
+
 #define CHECK(call)          \
     do {                     \
         if ((call) < 0)      \
@@ -142,9 +155,9 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
     }
     uint64_t ring;
     CHECK(conf_get_size(c, "threading.ring-size", 16u << 20, &ring, err, errlen));
-    if (ring < 256 * 1024 || ring > (1ull << 30)) {
-        snprintf(err, errlen, "threading.ring-size: expected from 256kb to 1gb");
-        return -1;
+    if (ring < (1u << 20) || ring > (1ull << 30)) {
+        return range_error(c, "threading.ring-size", "expected from 1mb to 1gb", err,
+                           errlen);
     }
     s->ring_size = (size_t)ring;
 
@@ -161,8 +174,7 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
     flow_config_defaults(&s->flow);
     CHECK(conf_get_size(c, "flow.memcap", s->flow.memcap, &s->flow.memcap, err, errlen));
     if (s->flow.memcap < (1u << 20)) {
-        snprintf(err, errlen, "flow.memcap: must be at least 1mb");
-        return -1;
+        return range_error(c, "flow.memcap", "must be at least 1mb", err, errlen);
     }
     long hs, rec;
     CHECK(conf_get_int(c, "flow.hash-size", 65536, 1024, 1 << 26, &hs, err, errlen));

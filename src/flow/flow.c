@@ -16,6 +16,7 @@ struct flow_table {
     struct flow **buckets;
     uint32_t mask;
     struct flow *lru_head, *lru_tail; /* head: most recently seen */
+    struct flow *timeout_next;        /* where the next timeout pass resumes; NULL: tail */
     unsigned active;
     uint64_t memuse;
     bool emergency;
@@ -65,6 +66,7 @@ uint64_t flow_key_from_packet(const struct packet *p, struct flow_key *k)
     }
     for (unsigned i = 0; i < p->vlan_cnt && i < PKT_MAX_VLANS; i++)
         k->vlan[i] = p->vlan[i];
+    k->vlan_cnt = p->vlan_cnt;
     k->proto = p->proto;
     k->ip_ver = p->ip_ver;
     return hash_bytes(k, sizeof *k, FLOW_HASH_SEED);
@@ -114,6 +116,8 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, struct stats *s
 
 static void lru_unlink(struct flow_table *t, struct flow *f)
 {
+    if (t->timeout_next == f)
+        t->timeout_next = f->lru_prev;
     if (f->lru_prev)
         f->lru_prev->lru_next = f->lru_next;
     else
@@ -354,11 +358,13 @@ struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, in
 
 void flow_table_timeout(struct flow_table *t, const struct timeval *now)
 {
-    /* Walk from the least recently seen end; stop at the first flow that
-     * has been idle for less than the shortest possible timeout. */
+    /* Walk from the least recently seen end towards the newest, resuming
+     * where the previous pass stopped so that long-lived flows at the tail
+     * cannot hide expired ones behind them. The walk restarts at the tail
+     * once it reaches flows idle for under a second. */
     unsigned checked = 0;
     uint64_t cur = timeval_usec(now);
-    struct flow *f = t->lru_tail;
+    struct flow *f = t->timeout_next ? t->timeout_next : t->lru_tail;
     while (f != NULL && checked++ < TIMEOUT_BATCH) {
         struct flow *prev = f->lru_prev;
         stats_inc(t->stats, STAT_FLOW_MGR_FLOWS_CHECKED);
@@ -366,10 +372,12 @@ void flow_table_timeout(struct flow_table *t, const struct timeval *now)
             stats_inc(t->stats, STAT_FLOW_MGR_FLOWS_TIMEOUT);
             flow_end(t, f, FLOW_END_TIMEOUT);
         } else if (cur - timeval_usec(&f->last) < 1000000u) {
+            f = NULL;
             break;
         }
         f = prev;
     }
+    t->timeout_next = f;
     if (t->emergency)
         update_emergency(t);
 }

@@ -21,7 +21,8 @@ struct flow_key {
     uint16_t vlan[PKT_MAX_VLANS];
     uint8_t proto;
     uint8_t ip_ver;
-    uint8_t pad[2];
+    uint8_t vlan_cnt;
+    uint8_t pad[3];
 };
 
 enum flow_state { FLOW_STATE_NEW, FLOW_STATE_ESTABLISHED, FLOW_STATE_CLOSED };

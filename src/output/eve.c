@@ -230,7 +230,7 @@ json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
     json_t *ev = eve_envelope(&f->start, "flow");
     char buf[TIMEFMT_LEN];
     json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    add_vlan(ev, f->key.vlan, f->key.vlan[1] ? 2 : f->key.vlan[0] ? 1 : 0);
+    add_vlan(ev, f->key.vlan, f->key.vlan_cnt);
     int c = f->client_idx, s = c ^ 1;
     bool ports = f->proto_idx == FLOW_PROTO_TCP || f->proto_idx == FLOW_PROTO_UDP;
     add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],

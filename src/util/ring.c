@@ -61,6 +61,8 @@ void *ring_reserve(struct ring *r, size_t n)
     size_t need = span;
     if (pos + span > r->size)
         need += r->size - pos; /* wrap: skip to the start */
+    if (need > r->size)
+        return NULL; /* can never fit */
     unsigned spins = 0;
     while (r->size - (head - r->cached_tail) < need) {
         r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);

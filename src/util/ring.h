@@ -16,14 +16,15 @@ struct ring {
     _Alignas(64) _Atomic size_t head; /* written by the producer */
     _Alignas(64) _Atomic size_t tail; /* written by the consumer */
     _Alignas(64) size_t cached_tail;  /* producer's view of tail */
-    size_t cached_head;               /* consumer's view of head */
+    size_t cached_head;               /* producer: head once the reserved record is committed */
     size_t pending_release;           /* consumer: bytes read but not yet released */
 };
 
 int ring_init(struct ring *r, size_t size);
 void ring_free(struct ring *r);
 
-/* Producer: reserve n bytes (blocks while full); returns where to write. */
+/* Producer: reserve n bytes (blocks while full); returns where to write, or
+ * NULL when a record of n bytes can never fit in this ring. */
 void *ring_reserve(struct ring *r, size_t n);
 /* Producer: make the reserved record visible. */
 void ring_commit(struct ring *r);

@@ -769,13 +769,13 @@ static void test_settings_ring_size_bounds(void **state)
     (void)state;
     struct settings s;
     char err[ERRLEN];
-    assert_int_equal(settings_from("threading:\n  ring-size: 256kb\n", &s, NULL, err), 0);
-    assert_int_equal(s.ring_size, 256 * 1024);
+    assert_int_equal(settings_from("threading:\n  ring-size: 1mb\n", &s, NULL, err), 0);
+    assert_int_equal(s.ring_size, 1024 * 1024);
     assert_int_equal(settings_from("threading:\n  ring-size: 1gb\n", &s, NULL, err), 0);
     assert_int_equal(s.ring_size, 1u << 30);
     settings_fail("threading:\n  ring-size: big\n", "caracal.yaml:2: threading.ring-size: ");
     /* Out of range sizes are errors that name the key's place too. */
-    settings_fail("threading:\n  ring-size: 255kb\n", "caracal.yaml:2: threading.ring-size: ");
+    settings_fail("threading:\n  ring-size: 1023kb\n", "caracal.yaml:2: threading.ring-size: ");
     settings_fail("threading:\n  ring-size: 2gb\n", "caracal.yaml:2: threading.ring-size: ");
 }
 

@@ -38,6 +38,7 @@ static int setup(void **state)
     dc.cfg.checksum_validation = true;
     dc.cfg.max_layers = 8;
     dc.stats = &st;
+    memset(&pkt, 0, sizeof pkt);
     pkt_mem = NULL;
     return 0;
 }
@@ -461,9 +462,10 @@ static void test_events_beyond_capacity_are_counted_not_stored(void **state)
     (void)state;
     for (int ev = 0; ev < PKT_MAX_EVENTS + 3; ev++)
         decode_set_event(&dc, &pkt, ev);
-    decode_set_event(&dc, &pkt, 0); /* again */
+    decode_set_event(&dc, &pkt, 0); /* again: stored once */
     assert_int_equal(pkt.nevents, PKT_MAX_EVENTS);
-    assert_int_equal(counter(STAT_EVENT_BASE + 0), 2);
+    assert_int_equal(pkt.events[0], 0);
+    assert_int_equal(pkt.events[1], 1);
     assert_int_equal(counter(STAT_EVENT_BASE + PKT_MAX_EVENTS + 2), 1);
     assert_false(packet_has_event(&pkt, PKT_MAX_EVENTS + 2));
 }
@@ -1393,14 +1395,34 @@ static void test_event_vlan_too_many_layers(void **state)
     struct pktbuf pb;
     pb_init(&pb);
     pb_eth(&pb, 0);
-    pb_vlan(&pb, 0x88a8, 1, 0);
-    pb_vlan(&pb, 0x8100, 2, 0);
-    pb_vlan(&pb, 0x8100, 3, 0);
+    for (unsigned i = 0; i <= PKT_MAX_VLANS; i++)
+        pb_vlan(&pb, i == 0 ? 0x88a8 : 0x8100, (uint16_t)(i + 1), 0);
     put_ipv4_tcp(&pb);
     decode_built(&pb, LINK_ETHERNET);
     assert_event(DEV_VLAN_TOO_MANY_LAYERS);
-    assert_int_equal(pkt.vlan_cnt, 2);
+    assert_int_equal(pkt.vlan_cnt, PKT_MAX_VLANS);
+    for (unsigned i = 0; i < PKT_MAX_VLANS; i++)
+        assert_int_equal(pkt.vlan[i], i + 1);
     assert_flag(PKT_INVALID);
+}
+
+static void test_vlan_max_layers_decode(void **state)
+{
+    (void)state;
+    struct pktbuf pb;
+    pb_init(&pb);
+    pb_eth(&pb, 0);
+    for (unsigned i = 0; i < PKT_MAX_VLANS; i++)
+        pb_vlan(&pb, i == 0 ? 0x88a8 : 0x8100, (uint16_t)(100 + i), 0);
+    put_ipv4_tcp(&pb);
+    decode_built(&pb, LINK_ETHERNET);
+    assert_ipv4_tcp_decoded(14 + 4 * PKT_MAX_VLANS);
+    assert_int_equal(pkt.vlan_cnt, PKT_MAX_VLANS);
+    assert_int_equal(pkt.vlan[PKT_MAX_VLANS - 1], 100 + PKT_MAX_VLANS - 1);
+    /* one counter per nesting depth */
+    assert_int_equal(counter(STAT_DECODER_VLAN), 1);
+    assert_int_equal(counter(STAT_DECODER_VLAN_QINQ), 1);
+    assert_int_equal(counter(STAT_DECODER_VLAN_QINQINQ), 1);
 }
 
 static void test_event_sll_pkt_too_small(void **state)
@@ -2143,7 +2165,8 @@ static void test_event_udp_hlen_too_small(void **state)
     assert_flag(PKT_INVALID);
 }
 
-static void test_event_udp_hlen_invalid(void **state)
+/* A UDP length below the header size cannot be right. */
+static void test_event_udp_len_invalid(void **state)
 {
     (void)state;
     struct pktbuf pb;
@@ -2152,7 +2175,7 @@ static void test_event_udp_hlen_invalid(void **state)
     pb_udp(&pb, &(struct pb_udp){ .sp = 1, .dp = 2, .len = 7 });
     pb_put(&pb, payload5, 5);
     decode_built(&pb, LINK_RAW);
-    assert_event(DEV_UDP_HLEN_INVALID);
+    assert_event(DEV_UDP_LEN_INVALID);
     assert_flag(PKT_INVALID);
     assert_no_flag(PKT_HAS_PORTS);
 }
@@ -2170,7 +2193,8 @@ static void test_event_udp_pkt_too_small(void **state)
     assert_flag(PKT_INVALID);
 }
 
-static void test_event_udp_len_invalid(void **state)
+/* Bytes after the datagram inside the IP payload. */
+static void test_event_udp_hlen_invalid(void **state)
 {
     (void)state;
     struct pktbuf pb;
@@ -2179,7 +2203,7 @@ static void test_event_udp_len_invalid(void **state)
     pb_udp(&pb, &(struct pb_udp){ .sp = 1, .dp = 2, .len = 10 });
     pb_put(&pb, payload5, 5);
     decode_built(&pb, LINK_RAW);
-    assert_event(DEV_UDP_LEN_INVALID);
+    assert_event(DEV_UDP_HLEN_INVALID);
     assert_flag(PKT_HAS_PORTS);
     /* the payload is what the UDP length says, and the checksum covers that */
     assert_int_equal(pkt.payload_len, 2);
@@ -2754,6 +2778,7 @@ int main(void)
         T(test_event_vlan_header_too_small),
         T(test_event_vlan_unknown_type),
         T(test_event_vlan_too_many_layers),
+        T(test_vlan_max_layers_decode),
         T(test_event_sll_pkt_too_small),
         T(test_event_sll2_pkt_too_small),
         T(test_event_ltnull_pkt_too_small),
@@ -2819,9 +2844,9 @@ int main(void)
         T(test_event_tcp_opt_invalid_len_fixed_sizes),
         T(test_event_tcp_opt_duplicate),
         T(test_event_udp_hlen_too_small),
-        T(test_event_udp_hlen_invalid),
-        T(test_event_udp_pkt_too_small),
         T(test_event_udp_len_invalid),
+        T(test_event_udp_pkt_too_small),
+        T(test_event_udp_hlen_invalid),
         /* events: ICMP */
         T(test_event_icmpv4_pkt_too_small),
         T(test_event_icmpv4_unknown_type),
