@@ -125,12 +125,32 @@ static unsigned check_rule_files(const struct options *o, const struct conf *c, 
     return n;
 }
 
+/* Creates the log directory and its parents as needed, like mkdir -p. */
 static int ensure_dir(const char *dir)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(dir, 0750);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                errno = ENOTDIR;
+                return -1;
+            }
+        } else if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+            return -1;
+        }
+        *p = saved;
+        if (saved == '\0')
+            return 0;
+    }
 }
 
 int main(int argc, char **argv)
@@ -183,7 +203,7 @@ int main(int argc, char **argv)
 
     const char *logdir = o.log_dir ? o.log_dir : s.log_dir;
     if (ensure_dir(logdir) < 0) {
-        log_error("log directory %s: %s", logdir, errno ? strerror(errno) : "not a directory");
+        log_error("log directory %s: %s", logdir, strerror(errno));
         conf_free(conf);
         return EXIT_FAILURE;
     }
