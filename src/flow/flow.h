@@ -64,6 +64,7 @@ struct flow {
     uint8_t fin_seen;                /* bit per direction */
     bool rst_seen;
     uint8_t ip_ver;
+    void *dstate;                    /* the detect stage's per-flow state, or NULL */
 };
 
 /* Direction of a packet within its flow. */

@@ -1,0 +1,88 @@
+/*
+ * The detect stage: Suricata-format rules matched with a Hyperscan
+ * prefilter and verified keyword by keyword.
+ *
+ * An engine is built once from rule files and is read-only afterwards, so
+ * all workers share it; a rule reload builds a new one. Each worker has
+ * its own struct detect_thread (Hyperscan scratch, PCRE2 match data).
+ * Runtime state that must be global (thresholds, xbits) lives in the
+ * engine's runtime part, behind a lock, and is touched only when a rule
+ * that needs it matches.
+ */
+#ifndef CARACAL_DETECT_DETECT_H
+#define CARACAL_DETECT_DETECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/decode.h"
+#include "engine/config.h"
+#include "flow/flow.h"
+
+struct detect_engine;
+struct detect_thread;
+
+struct reason_count {
+    char *reason;
+    unsigned n;
+};
+
+struct detect_load_report {
+    unsigned files;              /* rule files processed */
+    unsigned files_unreadable;
+    unsigned loaded, failed;
+    struct reason_count *reasons; /* rejections tallied by reason */
+    unsigned nreasons;
+    double parse_seconds, build_seconds;
+    unsigned hs_databases, hs_cached; /* compiled vs loaded from the cache */
+};
+
+/* Loads the rule files with the configuration's variables, classification,
+ * reference and threshold files; prints each bad rule as FILE:LINE: reason
+ * on stderr. NULL only when the engine itself cannot be built. */
+struct detect_engine *detect_engine_load(const struct conf *c, const char *const *files,
+                                         unsigned nfiles, struct detect_load_report *rep);
+void detect_engine_free(struct detect_engine *de);
+unsigned detect_engine_sig_count(const struct detect_engine *de);
+
+/* "N rule files processed. N rules successfully loaded, N rules failed" and the tally. */
+void detect_report_print(FILE *out, const struct detect_load_report *rep);
+void detect_report_free(struct detect_load_report *rep);
+
+/* Lists the supported keywords (--list-keywords). */
+void detect_list_keywords(FILE *out);
+
+struct detect_thread *detect_thread_new(const struct detect_engine *de);
+void detect_thread_free(struct detect_thread *dt);
+
+/* What a matching rule tells the output. */
+struct detect_alert {
+    uint32_t gid, sid, rev;
+    int action;               /* 0 alert, 1 drop, 2 reject, 3 pass */
+    int severity;             /* the rule's priority */
+    const char *msg;
+    const char *category;     /* classification description, "" when none */
+    const json_t *metadata;   /* NULL when none */
+    const char *target;       /* NULL, "src_ip" or "dest_ip" */
+};
+
+#define DETECT_MAX_ALERTS 15
+
+struct detect_result {
+    unsigned nalerts;
+    struct detect_alert alerts[DETECT_MAX_ALERTS];
+    bool drop;     /* a drop or reject rule matched */
+    bool reject;
+    bool pass;     /* a pass rule matched: nothing after it was inspected */
+};
+
+/* Inspects one packet (f may be NULL); fills res. */
+void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
+                   struct detect_result *res);
+
+/* Frees the per-flow detection state (flowbits, flowints) when a flow ends. */
+void detect_flow_free(struct flow *f);
+
+#endif
