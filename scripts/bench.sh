@@ -11,10 +11,12 @@
 #   (a) --capture-only: read the capture and count packets (the floor)
 #   (b) the full pipeline, --runmode single
 #   (c) the full pipeline, --runmode workers
-# and with BENCH_RULES=1 also (b) and (c) with the ET Open rules from
-# ../shared/rules/et-open.
+# then the ET Open rules from ../shared/rules/et-open: the load time with a
+# cold and a warm compiled-rule cache, and (d)/(e) as (b)/(c) with the rules.
+# "wall s" is packet processing as the sensor reports it, after rule
+# loading ("load s" is the rest of the run: start-up and rule loading).
 #
-# Environment: BENCH_RULES=1 (add the ET Open runs), BENCH_REPEAT=N (run each
+# Environment: BENCH_RULES=0 (skip the ET Open runs), BENCH_REPEAT=N (run each
 # case N times and keep the fastest; default 1), BENCH_COPIES=N (copies in
 # the workload; default the generator's), BENCH_PCAP=FILE (use this capture
 # instead of building the workload), BENCH_KEEP=1 (keep the output dirs).
@@ -101,8 +103,12 @@ measure() {
             rows+=("$(printf '%-34s %s' "$label" "failed (exit $rc)")")
             return 0
         fi
-        local wall cpu rss seen
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        local total wall cpu rss seen load
+        total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        # Packet processing time as the sensor reports it (after rule loading).
+        wall=$(sed -n 's/^caracal: .* in \([0-9.]*\) s (.*/\1/p' "$dir/stdout.txt" | head -1)
+        [ -n "$wall" ] && awk -v w="$wall" 'BEGIN { exit !(w > 0) }' || wall=$total
+        load=$(awk -v t="$total" -v w="$wall" 'BEGIN { d = t - w; printf "%.2f", d < 0 ? 0 : d }')
         cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END { printf "%.2f", u + s }' "$dir/time.txt")
         rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$dir/time.txt")
         # Packets the sensor itself counted (final stats event), when it wrote one.
@@ -113,8 +119,8 @@ except Exception: print("-")')
         if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
             best=$wall
             best_row=$(awk -v l="$label" -v w="$wall" -v p="$pkts" -v b="$bytes" -v c="$cpu" \
-                           -v r="$rss" -v s="$seen" 'BEGIN {
-                printf "%-34s %8.2f %11.0f %9.1f %7.2f %8.1f  %s", l, w, p / w, b * 8 / w / 1e6, c, r, s }')
+                           -v r="$rss" -v s="$seen" -v ld="$load" 'BEGIN {
+                printf "%-34s %7.2f %8.2f %11.0f %9.1f %7.2f %8.1f  %s", l, ld, w, p / w, b * 8 / w / 1e6, c, r, s }')
         fi
         [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$dir/eve.json"
     done
@@ -136,23 +142,47 @@ measure "(a) capture only" --capture-only
 measure "(b) full, single" --runmode single "${norules[@]}"
 measure "(c) full, workers ($workers)" --runmode workers "${norules[@]}"
 
-if [ "${BENCH_RULES:-0}" = 1 ]; then
+loads=()
+# load_time LABEL CACHE_DIR: times "caracal -T" with the ET rules.
+load_time() {
+    local label=$1 cache=$2 dir=$work/load-${#loads[@]}
+    mkdir -p "$dir"
+    local t0 t1 rc=0
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$dir/time.txt" "$bin" -c "$conf" -T -S "$work/et-open.rules" \
+        --set "detect.sgh-mpm-caching-path=$cache" >"$dir/stdout.txt" 2>"$dir/stderr.txt" || rc=$?
+    t1=$(date +%s.%N)
+    local loaded rss
+    loaded=$(grep -oE '[0-9]+ rules successfully loaded' "$dir/stdout.txt" | grep -oE '^[0-9]+')
+    rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$dir/time.txt")
+    loads+=("$(awk -v l="$label" -v a="$t0" -v b="$t1" -v r="$rss" -v n="${loaded:-0}" -v rc=$rc \
+        'BEGIN { printf "%-34s %7.2f s  %8.1f MB  %s rules loaded (exit %d)", l, b - a, r, n, rc }')")
+}
+
+if [ "${BENCH_RULES:-1}" = 1 ]; then
     # With a real ruleset: every ET Open file concatenated into one rule file.
     et=$shared/rules/et-open
     if ls "$et"/*.rules >/dev/null 2>&1; then
         cat "$et"/*.rules >"$work/et-open.rules"
         nrules=$(grep -cE '^(alert|drop|pass|reject)' "$work/et-open.rules" || true)
-        measure "(d) ET Open ($nrules), single" --runmode single -S "$work/et-open.rules"
-        measure "(e) ET Open ($nrules), workers" --runmode workers -S "$work/et-open.rules"
-        # Later: rule load time, cold and with the compiled-rule cache.
+        load_time "ET Open load, cold cache" "$work/hs-cache"
+        load_time "ET Open load, warm cache" "$work/hs-cache"
+        measure "(d) ET Open ($nrules), single" --runmode single -S "$work/et-open.rules" \
+            --set "detect.sgh-mpm-caching-path=$work/hs-cache"
+        measure "(e) ET Open ($nrules), workers" --runmode workers -S "$work/et-open.rules" \
+            --set "detect.sgh-mpm-caching-path=$work/hs-cache"
     else
         echo "bench: BENCH_RULES=1 but no rules in $et; skipping the ruleset runs" >&2
     fi
 fi
 
 echo
-printf '%-34s %8s %11s %9s %7s %8s  %s\n' run "wall s" "packets/s" "Mbit/s" "CPU s" "RSS MB" "pkts seen"
+printf '%-34s %7s %8s %11s %9s %7s %8s  %s\n' run "load s" "wall s" "packets/s" "Mbit/s" "CPU s" "RSS MB" "pkts seen"
 printf '%s\n' "${rows[@]}"
+if [ ${#loads[@]} -gt 0 ]; then
+    echo
+    printf '%s\n' "${loads[@]}"
+fi
 echo
 a=${wall_of["(a) capture only"]:-}
 b=${wall_of["(b) full, single"]:-}
@@ -163,5 +193,6 @@ if [ -n "$a" ] && [ -n "$b" ]; then
         if (c > 0) printf "    (c)/(a) wall: %.2f    (b)/(c) speed-up: %.2f", c / a, b / c
         printf "\n" }'
 fi
-echo "CPU s = user + system; RSS = peak resident set size; pkts seen = decoder.pkts in the final stats event."
+echo "CPU s = user + system of the whole run, rule loading included; RSS = peak resident set size;"
+echo "pkts seen = decoder.pkts in the final stats event; packets/s and Mbit/s are over \"wall s\"."
 [ "${BENCH_KEEP:-0}" != 1 ] || echo "run directories kept in $work"

@@ -71,11 +71,13 @@ struct detect_alert {
 #define DETECT_MAX_ALERTS 15
 
 struct detect_result {
-    unsigned nalerts;
-    struct detect_alert alerts[DETECT_MAX_ALERTS];
     bool drop;     /* a drop or reject rule matched */
     bool reject;
     bool pass;     /* a pass rule matched: nothing after it was inspected */
+    unsigned suppressed; /* matches that thresholds kept from alerting */
+    unsigned overflow;   /* alerts beyond DETECT_MAX_ALERTS */
+    unsigned nalerts;
+    struct detect_alert alerts[DETECT_MAX_ALERTS];
 };
 
 /* Inspects one packet (f may be NULL); fills res. */

@@ -57,7 +57,7 @@ void port_set_free(struct port_set *s);
 enum sm_type {
     /* payload keywords, inspected on a buffer (inspect.c) */
     SM_CONTENT, SM_PCRE, SM_BYTE_TEST, SM_BYTE_JUMP, SM_BYTE_EXTRACT, SM_BYTE_MATH,
-    SM_ISDATAAT, SM_BSIZE, SM_BASE64_DECODE, SM_URILEN, SM_DOTPREFIX_UNUSED,
+    SM_ISDATAAT, SM_BSIZE, SM_BASE64_DECODE, SM_URILEN, SM_DOTPREFIX,
     /* packet and flow keywords (kw_header.c, kw_flow.c) */
     SM_DSIZE, SM_FLAGS, SM_TTL, SM_ITYPE, SM_ICODE, SM_ICMP_ID, SM_ICMP_SEQ, SM_IP_PROTO,
     SM_SAMEIP, SM_IPOPTS, SM_FRAGBITS, SM_WINDOW, SM_SEQ, SM_ACK, SM_STREAM_SIZE,
@@ -316,7 +316,8 @@ void run_post_match(struct detect_thread *dt, const struct sig *s, const struct 
 
 /* ---- Matching helpers for content (shared by inspect.c and tests) -------- */
 
-/* Boyer-Moore-Horspool style search; nocase folds ASCII. Returns the
+/* Exact single-pattern search (first and last bytes compared 16 positions
+ * at a time, then the whole pattern); nocase folds ASCII. Returns the
  * offset of the first occurrence at or after start, or -1. */
 int64_t content_find(const uint8_t *hay, uint32_t hlen, uint32_t start, const uint8_t *pat,
                      uint32_t plen, bool nocase);

@@ -35,6 +35,7 @@ void cli_usage(FILE *out)
           "  --runmode MODE       single or workers\n"
           "  --capture-only       read the input without processing it (benchmark baseline)\n"
           "  -T                   load the configuration and rules, report, exit\n"
+          "  --list-keywords      list the rule keywords caracal supports\n"
           "  -V                   print the version\n"
           "  --build-info         print the version and the libraries caracal was built with\n"
           "  -h                   this help\n",
@@ -105,8 +106,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
                      c == 'i' ? "-i" : c == 'q' ? "-q" : "--af-packet");
             return -1;
         case OPT_LIST_KEYWORDS:
-            snprintf(err, errlen, "--list-keywords: the detection engine is not available in this version");
-            return -1;
+            o->list_keywords = true;
+            break;
         case ':':
             if (optopt)
                 snprintf(err, errlen, "-%c: missing value", optopt);

@@ -25,6 +25,7 @@ struct options {
     bool help;                    /* -h */
     bool build_info;              /* --build-info */
     bool capture_only;            /* --capture-only */
+    bool list_keywords;           /* --list-keywords */
 };
 
 /* Parses argv; on error writes a one-line reason and returns -1. */

@@ -292,6 +292,17 @@ const struct conf_node *conf_find(const struct conf *c, const char *path)
     return conf_node_find(c->root, path);
 }
 
+void conf_resolve_path(const struct conf *c, const char *path, char *out, size_t len)
+{
+    const char *slash = c->file ? strrchr(c->file, '/') : NULL;
+    if (path[0] == '/' || c->file == NULL)
+        snprintf(out, len, "%s", path);
+    else if (slash == NULL)
+        snprintf(out, len, "%s", path);
+    else
+        snprintf(out, len, "%.*s/%s", (int)(slash - c->file), c->file, path);
+}
+
 void conf_node_where(const struct conf_node *n, char *buf, size_t len)
 {
     if (n->line == 0)

@@ -64,6 +64,10 @@ int conf_parse_size(const char *s, uint64_t *out);
 /* Parses yes/no/true/false/on/off/1/0; -1 when it is not one. */
 int conf_parse_bool(const char *s, bool *out);
 
+/* A path from the configuration: a relative one is taken relative to the
+ * directory of the configuration file (as is, when there is no file). */
+void conf_resolve_path(const struct conf *c, const char *path, char *out, size_t len);
+
 /* Describes where a node came from: "FILE:LINE" or "--set". */
 void conf_node_where(const struct conf_node *n, char *buf, size_t len);
 

@@ -21,6 +21,7 @@
 #include "engine/config.h"
 #include "engine/runmode.h"
 #include "engine/settings.h"
+#include "detect/detect.h"
 #include "engine/summary.h"
 #include "util/log.h"
 
@@ -90,39 +91,49 @@ static struct conf *load_config(const struct options *o)
 }
 
 /* The rule files in effect: -S replaces the configured list, -s adds. */
-static unsigned check_rule_files(const struct options *o, const struct conf *c, unsigned *unreadable)
+struct rule_files {
+    char *paths[2 * CLI_MAX_LIST + 256];
+    unsigned n;
+};
+
+static void rule_files_add(struct rule_files *rf, const char *path)
 {
-    unsigned n = 0;
-    *unreadable = 0;
-    const char *paths[2 * CLI_MAX_LIST + 64];
+    if (rf->n < sizeof rf->paths / sizeof *rf->paths)
+        rf->paths[rf->n++] = strdup(path);
+}
+
+static void rule_files_collect(const struct options *o, const struct conf *c, struct rule_files *rf)
+{
+    rf->n = 0;
     if (o->nrules_replace) {
         for (unsigned i = 0; i < o->nrules_replace; i++)
-            paths[n++] = o->rules_replace[i];
+            rule_files_add(rf, o->rules_replace[i]);
     } else {
-        const char *dir;
-        conf_get_str(c, "default-rule-path", ".", &dir);
-        const struct conf_node *rf = conf_find(c, "rule-files");
-        static char joined[64][4096];
-        for (const struct conf_node *f = rf ? rf->child : NULL; f && n < 64; f = f->next) {
+        const char *rel;
+        char dir[4096];
+        conf_get_str(c, "default-rule-path", ".", &rel);
+        conf_resolve_path(c, rel, dir, sizeof dir);
+        const struct conf_node *list = conf_find(c, "rule-files");
+        for (const struct conf_node *f = list ? list->child : NULL; f; f = f->next) {
             if (f->value == NULL)
                 continue;
+            char path[8200];
             if (f->value[0] == '/')
-                snprintf(joined[n], sizeof joined[n], "%s", f->value);
+                snprintf(path, sizeof path, "%s", f->value);
             else
-                snprintf(joined[n], sizeof joined[n], "%s/%s", dir, f->value);
-            paths[n] = joined[n];
-            n++;
+                snprintf(path, sizeof path, "%s/%s", dir, f->value);
+            rule_files_add(rf, path);
         }
     }
     for (unsigned i = 0; i < o->nrules_add; i++)
-        paths[n++] = o->rules_add[i];
-    for (unsigned i = 0; i < n; i++) {
-        if (access(paths[i], R_OK) != 0) {
-            log_error("rule file %s: %s", paths[i], strerror(errno));
-            (*unreadable)++;
-        }
-    }
-    return n;
+        rule_files_add(rf, o->rules_add[i]);
+}
+
+static void rule_files_free(struct rule_files *rf)
+{
+    for (unsigned i = 0; i < rf->n; i++)
+        free(rf->paths[i]);
+    rf->n = 0;
 }
 
 /* Creates the log directory and its parents as needed, like mkdir -p. */
@@ -153,6 +164,14 @@ static int ensure_dir(const char *dir)
     }
 }
 
+static void log_path(char *buf, size_t len, const char *dir, const char *name)
+{
+    if (name[0] == '/')
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%s/%s", dir, name);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -173,6 +192,10 @@ int main(int argc, char **argv)
         print_build_info();
         return EXIT_SUCCESS;
     }
+    if (o.list_keywords) {
+        detect_list_keywords(stdout);
+        return EXIT_SUCCESS;
+    }
     if (!o.test_mode && o.read_path == NULL) {
         fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, or -T (see caracal -h)\n");
         return EXIT_FAILURE;
@@ -187,31 +210,52 @@ int main(int argc, char **argv)
         conf_free(conf);
         return EXIT_FAILURE;
     }
-    unsigned unreadable;
-    unsigned nrules = check_rule_files(&o, conf, &unreadable);
+    struct rule_files rf;
+    rule_files_collect(&o, conf, &rf);
+    struct detect_load_report rep;
+    struct detect_engine *de = NULL;
+    memset(&rep, 0, sizeof rep);
+    if (rf.n > 0) {
+        de = detect_engine_load(conf, (const char *const *)rf.paths, rf.n, &rep);
+        if (de == NULL) {
+            log_error("the detection engine could not be built");
+            rule_files_free(&rf);
+            conf_free(conf);
+            return EXIT_FAILURE;
+        }
+    }
 
     if (o.test_mode) {
+        bool strict = false;
+        conf_get_bool(conf, "detect.strict-rules", false, &strict, err, sizeof err);
         printf("caracal: configuration %s is valid\n", conf->file ? conf->file : "(built-in defaults)");
-        printf("%u rule files processed; %u unreadable. Rules are not parsed yet: "
-               "the detection engine is not part of this version.\n", nrules, unreadable);
+        detect_report_print(stdout, &rep);
+        printf("rule load: %.2f s parsing, %.2f s building (%u Hyperscan databases compiled, "
+               "%u from the cache)\n", rep.parse_seconds, rep.build_seconds, rep.hs_databases,
+               rep.hs_cached);
+        int rc = rep.files_unreadable || (strict && rep.failed) ? EXIT_FAILURE : EXIT_SUCCESS;
+        detect_engine_free(de);
+        detect_report_free(&rep);
+        rule_files_free(&rf);
         conf_free(conf);
-        return unreadable ? EXIT_FAILURE : EXIT_SUCCESS;
+        return rc;
     }
-    if (nrules > 0)
-        log_warn("%u rule file(s) given; the detection engine is not part of this version, "
-                 "so no alerts will be produced", nrules);
+    if (de != NULL)
+        log_info("%u rule files processed. %u rules successfully loaded, %u rules failed",
+                 rep.files, rep.loaded, rep.failed);
 
     const char *logdir = o.log_dir ? o.log_dir : s.log_dir;
     if (ensure_dir(logdir) < 0) {
         log_error("log directory %s: %s", logdir, strerror(errno));
+        detect_engine_free(de);
+        detect_report_free(&rep);
+        rule_files_free(&rf);
         conf_free(conf);
         return EXIT_FAILURE;
     }
-    char eve_path[4096];
-    if (s.eve_filename[0] == '/')
-        snprintf(eve_path, sizeof eve_path, "%s", s.eve_filename);
-    else
-        snprintf(eve_path, sizeof eve_path, "%s/%s", logdir, s.eve_filename);
+    char eve_path[4096], fast_path[4096];
+    log_path(eve_path, sizeof eve_path, logdir, s.eve_filename);
+    log_path(fast_path, sizeof fast_path, logdir, s.fast_filename);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -220,13 +264,22 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct run_report rep;
-    int rc = runmode_run_pcap(&s, o.read_path, s.eve_enabled ? eve_path : NULL, o.capture_only,
-                              &rep);
+    struct run_options ro = {
+        .input = o.read_path,
+        .eve_path = s.eve_enabled ? eve_path : NULL,
+        .fast_path = s.fast_enabled && de ? fast_path : NULL,
+        .de = de,
+        .capture_only = o.capture_only,
+    };
+    struct run_report run;
+    int rc = runmode_run_pcap(&s, &ro, &run);
     if (rc == 0)
-        summary_print(stdout, &rep, s.eve_enabled ? eve_path : NULL);
+        summary_print(stdout, &run, ro.eve_path);
+    detect_engine_free(de);
+    detect_report_free(&rep);
+    rule_files_free(&rf);
     conf_free(conf);
     if (rc < 0)
         return EXIT_FAILURE;
-    return rep.status == CAPTURE_OK ? EXIT_SUCCESS : EXIT_INPUT_ERROR;
+    return run.status == CAPTURE_OK ? EXIT_SUCCESS : EXIT_INPUT_ERROR;
 }

@@ -43,6 +43,7 @@ struct run {
     struct timeval last_ts;
     int64_t last_tick_sec;
     struct eve_sink *sink;
+    struct worker_outputs out;
     struct capture_progress prog;
     struct timespec started;
     /* management thread */
@@ -92,10 +93,14 @@ static void draw_progress(struct run *r, uint64_t *last_bytes, double *last_t)
     double mbps = dt > 0 ? (double)(bytes - *last_bytes) * 8 / dt / 1e6 : 0;
     *last_bytes = bytes;
     *last_t = t;
-    fprintf(stderr, "\r\033[Kcaracal: files %u/%u  packets %llu  %.1f Mbit/s  alerts 0",
+    uint64_t alerts = r->single ? stats_get(&r->single->stats, STAT_DETECT_ALERT) : 0;
+    for (unsigned i = 0; r->wt && i < r->nworkers; i++)
+        alerts += stats_get(&r->wt[i].w.stats, STAT_DETECT_ALERT);
+    fprintf(stderr, "\r\033[Kcaracal: files %u/%u  packets %llu  %.1f Mbit/s  alerts %llu",
             __atomic_load_n(&r->prog.files_done, __ATOMIC_RELAXED),
             __atomic_load_n(&r->prog.files_total, __ATOMIC_RELAXED),
-            (unsigned long long)__atomic_load_n(&r->prog.pkts, __ATOMIC_RELAXED), mbps);
+            (unsigned long long)__atomic_load_n(&r->prog.pkts, __ATOMIC_RELAXED), mbps,
+            (unsigned long long)alerts);
     fflush(stderr);
 }
 
@@ -237,7 +242,7 @@ static int start_workers(struct run *r)
     if (r->wt == NULL)
         return -1;
     for (unsigned i = 0; i < r->nworkers; i++) {
-        if (worker_init(&r->wt[i].w, i, r->nworkers, r->s, r->sink) < 0 ||
+        if (worker_init(&r->wt[i].w, i, r->nworkers, r->s, &r->out) < 0 ||
             ring_init(&r->wt[i].ring, r->s->ring_size) < 0)
             return -1;
     }
@@ -247,9 +252,10 @@ static int start_workers(struct run *r)
     return 0;
 }
 
-int runmode_run_pcap(const struct settings *s, const char *input, const char *eve_path,
-                     bool capture_only, struct run_report *rep)
+int runmode_run_pcap(const struct settings *s, const struct run_options *o,
+                     struct run_report *rep)
 {
+    bool capture_only = o->capture_only;
     struct run *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -1;
@@ -263,14 +269,23 @@ int runmode_run_pcap(const struct settings *s, const char *input, const char *ev
     r->progress_line = isatty(STDERR_FILENO);
     int rc = -1;
 
-    if (eve_path != NULL && s->eve_enabled) {
-        char err[512];
-        r->sink = eve_sink_open(eve_path, err, sizeof err);
+    char err[512];
+    if (o->eve_path != NULL && s->eve_enabled) {
+        r->sink = eve_sink_open(o->eve_path, err, sizeof err);
         if (r->sink == NULL) {
             log_error("%s", err);
             goto out;
         }
     }
+    if (o->fast_path != NULL && !capture_only) {
+        r->out.fast = fastlog_open(o->fast_path, err, sizeof err);
+        if (r->out.fast == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+    r->out.eve = r->sink;
+    r->out.de = capture_only ? NULL : o->de;
 
     bool workers = s->runmode == RUNMODE_WORKERS && !capture_only;
     if (workers) {
@@ -282,16 +297,16 @@ int runmode_run_pcap(const struct settings *s, const char *input, const char *ev
         }
     } else {
         r->single = calloc(1, sizeof *r->single);
-        if (r->single == NULL || worker_init(r->single, 0, 1, s, r->sink) < 0)
+        if (r->single == NULL || worker_init(r->single, 0, 1, s, &r->out) < 0)
             goto out;
         r->dc.stats = &r->single->stats;
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
 
     if (capture_only)
-        rep->status = capture_pcap_count(input, &r->prog);
+        rep->status = capture_pcap_count(o->input, &r->prog);
     else
-        rep->status = capture_pcap_run(input, workers ? workers_cb : single_cb, r, &r->prog,
+        rep->status = capture_pcap_run(o->input, workers ? workers_cb : single_cb, r, &r->prog,
                                        &runmode_stop);
 
     if (workers) {
@@ -340,6 +355,7 @@ out:
         free(r->single);
     }
     eve_sink_close(r->sink);
+    fastlog_close(r->out.fast);
     pthread_mutex_destroy(&r->mgmt_lock);
     pthread_cond_destroy(&r->mgmt_cond);
     free(r);

@@ -27,8 +27,18 @@ struct run_report {
 /* Set by the signal handlers: stop reading, flush and exit cleanly. */
 extern volatile sig_atomic_t runmode_stop;
 
-/* Processes a file or directory; eve_path NULL disables EVE. */
-int runmode_run_pcap(const struct settings *s, const char *input, const char *eve_path,
-                     bool capture_only, struct run_report *rep);
+struct detect_engine;
+
+struct run_options {
+    const char *input;                /* file or directory */
+    const char *eve_path;             /* NULL: no EVE */
+    const char *fast_path;            /* NULL: no fast.log */
+    const struct detect_engine *de;   /* NULL: no rules */
+    bool capture_only;
+};
+
+/* Processes a file or directory. */
+int runmode_run_pcap(const struct settings *s, const struct run_options *o,
+                     struct run_report *rep);
 
 #endif

@@ -62,12 +62,65 @@ static const struct conf_node *find_output(const struct conf *c, const char *nam
     return NULL;
 }
 
+/* types: - alert: { payload: yes, payload-printable: yes, packet: yes, metadata: yes } */
+static int load_alert_options(struct settings *s, const struct conf_node *alert, char *err,
+                              size_t errlen)
+{
+    static const struct { const char *key; unsigned bit; } opts[] = {
+        { "payload", EVE_ALERT_PAYLOAD },
+        { "payload-printable", EVE_ALERT_PAYLOAD_PRINTABLE },
+        { "packet", EVE_ALERT_PACKET },
+        { "metadata", EVE_ALERT_METADATA },
+    };
+    if (alert == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+        const struct conf_node *n = conf_node_find(alert, opts[i].key);
+        if (n == NULL)
+            continue;
+        bool on;
+        if (n->value == NULL || conf_parse_bool(n->value, &on) < 0) {
+            char where[512];
+            conf_node_where(n, where, sizeof where);
+            snprintf(err, errlen, "%s: outputs.eve-log.types.alert.%s: expected yes or no", where,
+                     opts[i].key);
+            return -1;
+        }
+        if (on)
+            s->eve_alert_opts |= opts[i].bit;
+        else
+            s->eve_alert_opts &= ~opts[i].bit;
+    }
+    return 0;
+}
+
+static int load_fast(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    s->fast_enabled = false;
+    s->fast_filename = "fast.log";
+    const struct conf_node *fast = find_output(c, "fast");
+    if (fast == NULL)
+        return 0;
+    const struct conf_node *n = conf_node_find(fast, "enabled");
+    if (n && (n->value == NULL || conf_parse_bool(n->value, &s->fast_enabled) < 0)) {
+        char where[512];
+        conf_node_where(n, where, sizeof where);
+        snprintf(err, errlen, "%s: outputs.fast.enabled: expected yes or no", where);
+        return -1;
+    }
+    n = conf_node_find(fast, "filename");
+    if (n && n->value)
+        s->fast_filename = n->value;
+    return 0;
+}
+
 static int load_eve(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
     s->eve_enabled = true;
     s->eve_filename = "eve.json";
     s->eve_buffer = 64 * 1024;
-    s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS;
+    s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT;
+    s->eve_alert_opts = EVE_ALERT_METADATA;
     const struct conf_node *eve = find_output(c, "eve-log");
     if (eve == NULL)
         return 0;
@@ -105,13 +158,17 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
         for (const struct conf_node *t = n->child; t; t = t->next) {
             /* An item is a plain name or a mapping with the name as its key. */
             const char *name = t->value ? t->value : t->child ? t->child->name : "";
-            if (strcmp(name, "flow") == 0)
+            if (strcmp(name, "alert") == 0) {
+                s->eve_types |= EVE_TYPE_ALERT;
+                if (load_alert_options(s, t->value ? NULL : t->child, err, errlen) < 0)
+                    return -1;
+            } else if (strcmp(name, "flow") == 0)
                 s->eve_types |= EVE_TYPE_FLOW;
             else if (strcmp(name, "anomaly") == 0)
                 s->eve_types |= EVE_TYPE_ANOMALY;
             else if (strcmp(name, "stats") == 0)
                 s->eve_types |= EVE_TYPE_STATS;
-            else if (strcmp(name, "alert") == 0 || strcmp(name, "http") == 0 ||
+            else if (strcmp(name, "http") == 0 ||
                      strcmp(name, "dns") == 0 || strcmp(name, "tls") == 0 ||
                      strcmp(name, "drop") == 0)
                 continue; /* produced by stages that are not built yet */
@@ -190,6 +247,7 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
     }
 
     CHECK(load_eve(s, c, err, errlen));
+    CHECK(load_fast(s, c, err, errlen));
     CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));
     long iv;
     CHECK(conf_get_int(c, "stats.interval", 8, 1, 86400, &iv, err, errlen));

@@ -21,6 +21,9 @@ struct settings {
     const char *eve_filename; /* relative to the log dir unless absolute */
     size_t eve_buffer;
     unsigned eve_types;       /* EVE_TYPE_* */
+    unsigned eve_alert_opts;  /* EVE_ALERT_* */
+    bool fast_enabled;
+    const char *fast_filename;
     bool stats_enabled;
     unsigned stats_interval;  /* seconds */
     const char *log_dir;

@@ -4,18 +4,19 @@
 
 #include "util/timefmt.h"
 
-static void on_flow_end(void *ctx, const struct flow *f, enum flow_end_reason reason)
+static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
 {
     struct worker *w = ctx;
-    if (!(w->eve_types & EVE_TYPE_FLOW) || w->eve.sink == NULL)
-        return;
-    json_t *ev = eve_flow_event(f, reason);
-    eve_write(&w->eve, ev);
-    json_decref(ev);
+    if ((w->eve_types & EVE_TYPE_FLOW) && w->eve.sink != NULL) {
+        json_t *ev = eve_flow_event(f, reason);
+        eve_write(&w->eve, ev);
+        json_decref(ev);
+    }
+    detect_flow_free(f);
 }
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
-                struct eve_sink *sink)
+                const struct worker_outputs *out)
 {
     memset(w, 0, sizeof *w);
     w->id = id;
@@ -25,8 +26,12 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
     w->flows = flow_table_new(&fc, &w->stats, on_flow_end, w);
     if (w->flows == NULL)
         return -1;
-    eve_writer_init(&w->eve, s->eve_enabled ? sink : NULL, s->eve_buffer);
+    if (out->de != NULL && (w->dt = detect_thread_new(out->de)) == NULL)
+        return -1;
+    eve_writer_init(&w->eve, s->eve_enabled ? out->eve : NULL, s->eve_buffer);
     w->eve_types = s->eve_enabled ? s->eve_types : 0;
+    w->alert_opts = s->eve_alert_opts;
+    w->fast = out->fast;
     return 0;
 }
 
@@ -40,11 +45,52 @@ void worker_tick(struct worker *w, const struct timeval *now)
     }
 }
 
+/* Offline, a drop is not enforced but recorded, as Suricata does. */
+static const char *alert_action_name(int action)
+{
+    return action == 1 || action == 2 ? "blocked" : "allowed";
+}
+
+static void run_detect(struct worker *w, const struct packet *p, struct flow *f, int dir)
+{
+    struct detect_result res;
+    detect_packet(w->dt, p, f, dir, &res);
+    if (res.suppressed)
+        stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res.suppressed);
+    if (res.overflow)
+        stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res.overflow);
+    if (res.drop)
+        stats_inc(&w->stats, res.reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
+    if (res.nalerts == 0)
+        return;
+    if (f)
+        f->alerted = true;
+    stats_add(&w->stats, STAT_DETECT_ALERT, res.nalerts);
+    for (unsigned i = 0; i < res.nalerts; i++) {
+        const struct detect_alert *a = &res.alerts[i];
+        struct eve_alert_info info = {
+            .gid = a->gid, .sid = a->sid, .rev = a->rev,
+            .action = alert_action_name(a->action),
+            .msg = a->msg, .category = a->category, .severity = a->severity,
+            .metadata = a->metadata,
+        };
+        if ((w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL) {
+            json_t *ev = eve_alert_event(p, f, dir, &info, w->alert_opts);
+            eve_write(&w->eve, ev);
+            json_decref(ev);
+        }
+        if (w->fast)
+            fastlog_write(w->fast, p, &info);
+    }
+}
+
 void worker_process(struct worker *w, const struct packet *p)
 {
     worker_tick(w, &p->ts);
     int dir = 0;
     struct flow *f = flow_handle_packet(w->flows, p, &dir);
+    if (w->dt)
+        run_detect(w, p, f, dir);
     if (p->nevents && (w->eve_types & EVE_TYPE_ANOMALY)) {
         for (unsigned i = 0; i < p->nevents; i++) {
             json_t *ev = eve_anomaly_event(p, f ? f->flow_id : 0, p->events[i]);
@@ -64,5 +110,7 @@ void worker_destroy(struct worker *w)
 {
     flow_table_free(w->flows);
     w->flows = NULL;
+    detect_thread_free(w->dt);
+    w->dt = NULL;
     eve_writer_destroy(&w->eve);
 }

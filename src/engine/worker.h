@@ -1,29 +1,41 @@
 /*
  * A worker: everything right of capture for the flows it owns (flow
- * table, counters, EVE buffer). In single runmode there is one worker on
- * the main thread; in workers runmode each thread has its own.
+ * table, detection scratch, counters, EVE buffer). In single runmode there
+ * is one worker on the main thread; in workers runmode each thread has its own.
  */
 #ifndef CARACAL_ENGINE_WORKER_H
 #define CARACAL_ENGINE_WORKER_H
 
 #include "decode/decode.h"
+#include "detect/detect.h"
 #include "engine/settings.h"
 #include "flow/flow.h"
 #include "output/eve.h"
+#include "output/fastlog.h"
 #include "output/stats.h"
+
+/* What the worker writes to, shared by all workers. */
+struct worker_outputs {
+    struct eve_sink *eve;        /* NULL: EVE off */
+    struct fastlog *fast;        /* NULL: fast.log off */
+    const struct detect_engine *de; /* NULL: no rules */
+};
 
 struct worker {
     unsigned id;
     struct stats stats;
     struct flow_table *flows;
+    struct detect_thread *dt;
+    struct fastlog *fast;
     struct eve_writer eve;
     unsigned eve_types;
+    unsigned alert_opts;
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
 };
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
-                struct eve_sink *sink);
+                const struct worker_outputs *out);
 /* The per-packet pipeline after decoding. */
 void worker_process(struct worker *w, const struct packet *p);
 /* Advances packet time (idle workers learn the time from the reader). */

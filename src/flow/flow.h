@@ -70,7 +70,8 @@ struct flow {
 /* Direction of a packet within its flow. */
 enum { FLOW_TOSERVER = 0, FLOW_TOCLIENT = 1 };
 
-typedef void (*flow_end_cb)(void *ctx, const struct flow *f, enum flow_end_reason reason);
+/* Called as a flow ends, before it is freed: the callee may release what it hung on f. */
+typedef void (*flow_end_cb)(void *ctx, struct flow *f, enum flow_end_reason reason);
 
 struct flow_table;
 

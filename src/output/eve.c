@@ -302,6 +302,91 @@ json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_e
     return ev;
 }
 
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static json_t *base64_string(const uint8_t *d, size_t n)
+{
+    size_t outlen = (n + 2) / 3 * 4;
+    char *out = malloc(outlen + 1);
+    if (out == NULL)
+        return json_string("");
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)d[i + 1] << 8;
+        if (i + 2 < n)
+            v |= d[i + 2];
+        out[o++] = b64chars[(v >> 18) & 63];
+        out[o++] = b64chars[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
+    }
+    out[o] = '\0';
+    json_t *j = json_stringn(out, o);
+    free(out);
+    return j;
+}
+
+static json_t *printable_string(const uint8_t *d, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return json_string("");
+    for (size_t i = 0; i < n; i++)
+        out[i] = (d[i] >= 0x20 && d[i] < 0x7f) || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'
+                     ? (char)d[i] : '.';
+    json_t *j = json_stringn(out, n);
+    free(out);
+    return j;
+}
+
+json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
+                        const struct eve_alert_info *a, unsigned opts)
+{
+    json_t *ev = eve_envelope(&p->ts, "alert");
+    if (f)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
+    eve_add_packet_tuple(ev, p);
+    if (f)
+        json_object_set_new(ev, "direction", json_string(dir == FLOW_TOSERVER ? "to_server"
+                                                                               : "to_client"));
+    json_t *al = json_object();
+    json_object_set_new(al, "action", json_string(a->action));
+    json_object_set_new(al, "gid", json_integer(a->gid));
+    json_object_set_new(al, "signature_id", json_integer(a->sid));
+    json_object_set_new(al, "rev", json_integer(a->rev));
+    json_object_set_new(al, "signature", json_string(a->msg));
+    json_object_set_new(al, "category", json_string(a->category));
+    json_object_set_new(al, "severity", json_integer(a->severity));
+    if ((opts & EVE_ALERT_METADATA) && a->metadata)
+        json_object_set_new(al, "metadata", json_deep_copy(a->metadata));
+    json_object_set_new(ev, "alert", al);
+    if (f) {
+        char buf[TIMEFMT_LEN];
+        json_t *fl = json_object();
+        json_object_set_new(fl, "pkts_toserver", json_integer((json_int_t)f->pkts[0]));
+        json_object_set_new(fl, "pkts_toclient", json_integer((json_int_t)f->pkts[1]));
+        json_object_set_new(fl, "bytes_toserver", json_integer((json_int_t)f->bytes[0]));
+        json_object_set_new(fl, "bytes_toclient", json_integer((json_int_t)f->bytes[1]));
+        json_object_set_new(fl, "start", json_string(timefmt_eve(&f->start, buf, sizeof buf)));
+        json_object_set_new(ev, "flow", fl);
+    }
+    const uint8_t *pl = p->data + p->payload_off;
+    if (opts & EVE_ALERT_PAYLOAD)
+        json_object_set_new(ev, "payload", base64_string(pl, p->payload_len));
+    if (opts & EVE_ALERT_PAYLOAD_PRINTABLE)
+        json_object_set_new(ev, "payload_printable", printable_string(pl, p->payload_len));
+    if (opts & (EVE_ALERT_PAYLOAD | EVE_ALERT_PAYLOAD_PRINTABLE))
+        json_object_set_new(ev, "stream", json_integer(0));
+    if (opts & EVE_ALERT_PACKET)
+        json_object_set_new(ev, "packet", base64_string(p->data, p->caplen));
+    return ev;
+}
+
 json_t *eve_stats_event(const struct timeval *ts, const struct stats *s, double uptime)
 {
     json_t *ev = eve_envelope(ts, "stats");

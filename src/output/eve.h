@@ -21,6 +21,23 @@ struct stats;
 #define EVE_TYPE_FLOW 0x01u
 #define EVE_TYPE_ANOMALY 0x02u
 #define EVE_TYPE_STATS 0x04u
+#define EVE_TYPE_ALERT 0x08u
+
+/* Options of the alert type (outputs.eve-log.types.alert). */
+#define EVE_ALERT_PAYLOAD 0x01u           /* payload, base64 */
+#define EVE_ALERT_PAYLOAD_PRINTABLE 0x02u /* payload_printable */
+#define EVE_ALERT_PACKET 0x04u            /* packet, base64 */
+#define EVE_ALERT_METADATA 0x08u          /* alert.metadata */
+
+/* What an alert event says about the rule (filled by the worker from detect). */
+struct eve_alert_info {
+    uint32_t gid, sid, rev;
+    const char *action;       /* "allowed" or "blocked" */
+    const char *msg;
+    const char *category;
+    int severity;
+    const json_t *metadata;
+};
 
 struct eve_sink {
     int fd;
@@ -59,6 +76,8 @@ const char *eve_proto_name(uint8_t proto, char *buf, size_t len);
 /* Complete events. */
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason);
 json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event);
+json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
+                        const struct eve_alert_info *a, unsigned opts);
 json_t *eve_stats_event(const struct timeval *ts, const struct stats *s, double uptime);
 
 #endif

@@ -625,7 +625,10 @@ static void test_settings_defaults_from_empty_config(void **state)
     assert_true(s.eve_enabled);
     assert_string_equal(s.eve_filename, "eve.json");
     assert_int_equal(s.eve_buffer, 64 * 1024);
-    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_types,
+                     EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT);
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA);
+    assert_false(s.fast_enabled);
     assert_true(s.stats_enabled);
     assert_int_equal(s.stats_interval, 8);
     assert_string_equal(s.log_dir, "/var/log/caracal");
@@ -855,7 +858,9 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                            &s, NULL, err);
     if (rc != 0)
         fail_msg("settings_load: %s", err);
-    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_STATS);
+    /* alert options: payload on, metadata stays on by default */
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_PAYLOAD | EVE_ALERT_METADATA);
     /* An empty list turns every type off. */
     assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types: []\n", &s, NULL, err), 0);
     assert_int_equal(s.eve_types, 0);

@@ -76,7 +76,7 @@ struct flow_run {
     int nended;
 };
 
-static void on_end(void *ctx, const struct flow *f, enum flow_end_reason reason)
+static void on_end(void *ctx, struct flow *f, enum flow_end_reason reason)
 {
     struct flow_run *r = ctx;
     r->ended = *f;

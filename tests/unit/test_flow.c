@@ -32,7 +32,7 @@ struct fixture {
     unsigned nended;
 };
 
-static void collect_end(void *ctx, const struct flow *f, enum flow_end_reason reason)
+static void collect_end(void *ctx, struct flow *f, enum flow_end_reason reason)
 {
     struct fixture *fx = ctx;
     if (fx->nended >= MAX_ENDED)

@@ -1,0 +1,179 @@
+/*
+ * Per-packet detection: the Hyperscan prefilter proposes candidates, the
+ * group's signatures without a fast pattern are added, and each candidate
+ * is checked in evaluation order (pass, drop, reject, alert): header first,
+ * then packet keywords, then the payload keyword chain.
+ */
+#include "detect/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+
+static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
+                       unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)to;
+    (void)flags;
+    struct detect_thread *dt = ctx;
+    if (!dt->cand[id]) {
+        dt->cand[id] = 1;
+        dt->cand_list[dt->ncand++] = id;
+    }
+    return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int packet_group(const struct packet *p)
+{
+    switch (p->proto) {
+    case 6: return GRP_TCP;
+    case 17: return GRP_UDP;
+    case 1: case 58: return GRP_ICMP;
+    default: return GRP_OTHER;
+    }
+}
+
+static bool endpoints_match(const struct sig *s, const struct packet *p, bool swapped)
+{
+    const struct ip_addr *src = swapped ? &p->dst : &p->src;
+    const struct ip_addr *dst = swapped ? &p->src : &p->dst;
+    if (!addr_set_match(s->src, p->ip_ver, src) || !addr_set_match(s->dst, p->ip_ver, dst))
+        return false;
+    if (port_set_is_any(s->sp) && port_set_is_any(s->dp))
+        return true;
+    if (!(p->flags & PKT_HAS_PORTS))
+        return false;
+    uint16_t sp = swapped ? p->dp : p->sp, dp = swapped ? p->sp : p->dp;
+    return port_set_match(s->sp, sp) && port_set_match(s->dp, dp);
+}
+
+/* A TCP connection torn down after its handshake still counts as
+ * established for its last packets (FIN with data, the final ACK). */
+static bool flow_established(const struct flow *f)
+{
+    return f->state == FLOW_STATE_ESTABLISHED ||
+           (f->state == FLOW_STATE_CLOSED && f->proto_idx == FLOW_PROTO_TCP && f->synack_seen);
+}
+
+/* The cheap checks: protocol, flow direction and state, addresses, ports. */
+static bool header_match(const struct sig *s, const struct packet *p, const struct flow *f,
+                         int dir)
+{
+    if (s->ip_proto && s->ip_proto != p->proto &&
+        !((s->flags & SIG_ICMP_ANY_VER) && (p->proto == 1 || p->proto == 58)))
+        return false;
+    if (s->flags & (SIG_FLOW_TOSERVER | SIG_FLOW_TOCLIENT | SIG_FLOW_ESTABLISHED)) {
+        if (f == NULL)
+            return false;
+        if ((s->flags & SIG_FLOW_TOSERVER) && dir != FLOW_TOSERVER)
+            return false;
+        if ((s->flags & SIG_FLOW_TOCLIENT) && dir != FLOW_TOCLIENT)
+            return false;
+        if ((s->flags & SIG_FLOW_ESTABLISHED) && !flow_established(f))
+            return false;
+    }
+    if ((s->flags & SIG_FLOW_NOT_ESTABLISHED) && f && flow_established(f))
+        return false;
+    if ((s->flags & SIG_FLOW_ONLY_FRAG) && !(p->flags & PKT_FRAGMENT))
+        return false;
+    if ((s->flags & SIG_FLOW_NO_FRAG) && (p->flags & PKT_FRAGMENT))
+        return false;
+    if (endpoints_match(s, p, false))
+        return true;
+    return (s->flags & SIG_BIDIR) && endpoints_match(s, p, true);
+}
+
+static bool sig_match(struct detect_thread *dt, const struct sig *s, const struct packet *p,
+                      struct flow *f, int dir)
+{
+    if (!header_match(s, p, f, dir))
+        return false;
+    if (s->pkt && !match_packet_keywords(dt, s, p, f, dir))
+        return false;
+    if (s->lists[BUF_PAYLOAD] || s->lists[BUF_BASE64_DATA]) {
+        if (p->payload_len == 0)
+            return false;
+        struct inspect_env env = { .p = p, .f = f, .dir = dir };
+        if (!inspect_buffer(dt, s, BUF_PAYLOAD, p->data + p->payload_off, p->payload_len, &env))
+            return false;
+    }
+    return true;
+}
+
+static void add_alert(struct detect_result *res, const struct sig *s, int action)
+{
+    struct detect_alert *a = &res->alerts[res->nalerts++];
+    a->gid = s->gid;
+    a->sid = s->id;
+    a->rev = s->rev;
+    a->action = action;
+    a->severity = s->priority;
+    a->msg = s->msg ? s->msg : "";
+    a->category = s->class_desc ? s->class_desc : "";
+    a->metadata = s->metadata;
+    a->target = s->target;
+}
+
+void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
+                   struct detect_result *res)
+{
+    memset(res, 0, offsetof(struct detect_result, alerts));
+    const struct detect_engine *de = dt->de;
+    if (!(p->flags & PKT_HAS_TUPLE) || de->nsigs == 0)
+        return;
+    const struct sig_group *g = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
+
+    dt->ncand = 0;
+    if (g->db && p->payload_len > 0)
+        hs_scan(g->db, (const char *)p->data + p->payload_off, p->payload_len, 0,
+                dt->hs_scratch, on_hs_match, dt);
+    for (unsigned i = 0; i < g->nnofp; i++) {
+        uint32_t id = g->nofp[i];
+        if (!dt->cand[id]) {
+            dt->cand[id] = 1;
+            dt->cand_list[dt->ncand++] = id;
+        }
+    }
+    if (dt->ncand > 1)
+        qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
+
+    for (unsigned i = 0; i < dt->ncand; i++) {
+        uint32_t id = dt->cand_list[i];
+        dt->cand[id] = 0;
+        if (res->pass)
+            continue; /* still clearing the marks */
+        const struct sig *s = de->sigs[id];
+        if (!sig_match(dt, s, p, f, dir))
+            continue;
+        if (s->post)
+            run_post_match(dt, s, p, f);
+        int action = s->action;
+        if ((s->threshold || s->detection_filter || de->b->tcfg) &&
+            !threshold_allows(dt->rt, de->b->tcfg, s, p, &action)) {
+            res->suppressed++;
+            continue;
+        }
+        if (action == ACTION_PASS) {
+            res->pass = true;
+            continue;
+        }
+        if (action == ACTION_DROP || action == ACTION_REJECT)
+            res->drop = true;
+        if (action == ACTION_REJECT)
+            res->reject = true;
+        if (!(s->flags & SIG_NOALERT)) {
+            if (res->nalerts < DETECT_MAX_ALERTS)
+                add_alert(res, s, action);
+            else
+                res->overflow++;
+        }
+    }
+}

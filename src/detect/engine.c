@@ -1,0 +1,510 @@
+/*
+ * Building the engine: rule files in, signature groups and Hyperscan
+ * databases out. Compiled databases are cached on disk, keyed by a hash of
+ * their patterns, so a restart with the same rules skips compilation.
+ */
+#include "detect/engine_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect/rules_load.h"
+#include "util/hash.h"
+#include "util/log.h"
+
+#define CACHE_MAGIC "caracal-hsdb-1\n"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- Fast patterns ------------------------------------------------------ */
+
+/* The explicit fast_pattern content, else the longest positive content. */
+static const struct content *choose_fast_pattern(const struct sig *s)
+{
+    const struct content *best = NULL;
+    for (const struct sm *m = s->lists[BUF_PAYLOAD]; m; m = m->next) {
+        if (m->type != SM_CONTENT)
+            continue;
+        const struct content *c = m->ctx;
+        if (c->flags & CONTENT_FAST_PATTERN)
+            return (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX)) ? NULL : c;
+        if (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX))
+            continue;
+        if (best == NULL || c->len > best->len)
+            best = c;
+    }
+    return best;
+}
+
+static void fp_bytes(const struct content *c, const uint8_t **pat, size_t *len)
+{
+    if ((c->flags & CONTENT_FP_CHOP) && c->fp_chop_off + c->fp_chop_len <= c->len &&
+        c->fp_chop_len > 0) {
+        *pat = c->pat + c->fp_chop_off;
+        *len = c->fp_chop_len;
+    } else {
+        *pat = c->pat;
+        *len = c->len;
+    }
+}
+
+/* Buffers the packet path can fill today; other buffers come with the app layer. */
+static bool sig_is_packet_only(const struct sig *s)
+{
+    if (s->app_proto != APP_NONE)
+        return false;
+    for (int b = 0; b < BUF_COUNT; b++)
+        if (s->lists[b] && b != BUF_PAYLOAD && b != BUF_BASE64_DATA)
+            return false;
+    return true;
+}
+
+/* ---- Ordering ------------------------------------------------------------ */
+
+static int action_rank(int action)
+{
+    switch (action) { /* pass, drop, reject, alert */
+    case ACTION_PASS: return 0;
+    case ACTION_DROP: return 1;
+    case ACTION_REJECT: return 2;
+    default: return 3;
+    }
+}
+
+static int sig_order(const void *a, const void *b)
+{
+    const struct sig *x = *(struct sig *const *)a, *y = *(struct sig *const *)b;
+    int ra = action_rank(x->action), rb = action_rank(y->action);
+    if (ra != rb)
+        return ra - rb;
+    if (x->priority != y->priority)
+        return x->priority - y->priority;
+    return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* ---- Hyperscan database cache ------------------------------------------ */
+
+struct pattern_set {
+    const char **pats;
+    size_t *lens;
+    unsigned *flags, *ids;
+    unsigned n, cap;
+};
+
+static int pattern_add(struct pattern_set *ps, const uint8_t *pat, size_t len, unsigned flags,
+                       unsigned id)
+{
+    if (ps->n == ps->cap) {
+        unsigned cap = ps->cap ? ps->cap * 2 : 256;
+        void *a = realloc(ps->pats, cap * sizeof *ps->pats);
+        void *b = a ? realloc(ps->lens, cap * sizeof *ps->lens) : NULL;
+        void *c = b ? realloc(ps->flags, cap * sizeof *ps->flags) : NULL;
+        void *d = c ? realloc(ps->ids, cap * sizeof *ps->ids) : NULL;
+        if (a) ps->pats = a;
+        if (b) ps->lens = b;
+        if (c) ps->flags = c;
+        if (d) ps->ids = d;
+        if (d == NULL)
+            return -1;
+        ps->cap = cap;
+    }
+    ps->pats[ps->n] = (const char *)pat;
+    ps->lens[ps->n] = len;
+    ps->flags[ps->n] = flags;
+    ps->ids[ps->n] = id;
+    ps->n++;
+    return 0;
+}
+
+static void pattern_set_free(struct pattern_set *ps)
+{
+    free(ps->pats);
+    free(ps->lens);
+    free(ps->flags);
+    free(ps->ids);
+    memset(ps, 0, sizeof *ps);
+}
+
+static uint64_t pattern_set_key(const struct pattern_set *ps)
+{
+    uint64_t h = hash_bytes(hs_version(), strlen(hs_version()), 0x6361726163616cULL);
+    for (unsigned i = 0; i < ps->n; i++) {
+        uint64_t meta[3] = { ps->lens[i], ps->flags[i], ps->ids[i] };
+        h = hash_bytes(meta, sizeof meta, h);
+        h = hash_bytes(ps->pats[i], ps->lens[i], h);
+    }
+    return h;
+}
+
+static void cache_path(char *buf, size_t len, const char *dir, uint64_t key)
+{
+    snprintf(buf, len, "%s/%016llx.hsdb", dir, (unsigned long long)key);
+}
+
+/* Reads a cached database; NULL when absent, foreign or damaged. */
+static hs_database_t *cache_load(const char *dir, uint64_t key)
+{
+    char path[4096];
+    cache_path(path, sizeof path, dir, key);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    hs_database_t *db = NULL;
+    char magic[sizeof CACHE_MAGIC - 1];
+    uint64_t fkey, size, sum;
+    if (fread(magic, 1, sizeof magic, f) != sizeof magic ||
+        memcmp(magic, CACHE_MAGIC, sizeof magic) != 0 || fread(&fkey, 8, 1, f) != 1 ||
+        fread(&size, 8, 1, f) != 1 || fread(&sum, 8, 1, f) != 1 || fkey != key ||
+        size == 0 || size > (1ull << 31))
+        goto out;
+    char *bytes = malloc(size);
+    if (bytes == NULL)
+        goto out;
+    if (fread(bytes, 1, size, f) == size && hash_bytes(bytes, size, key) == sum &&
+        hs_deserialize_database(bytes, size, &db) != HS_SUCCESS)
+        db = NULL;
+    free(bytes);
+out:
+    fclose(f);
+    if (db == NULL)
+        log_warn("Hyperscan cache %s is unusable; compiling instead", path);
+    return db;
+}
+
+static void cache_store(const char *dir, uint64_t key, const hs_database_t *db)
+{
+    char *bytes = NULL;
+    size_t size = 0;
+    if (hs_serialize_database(db, &bytes, &size) != HS_SUCCESS)
+        return;
+    char path[4096], tmp[4200];
+    cache_path(path, sizeof path, dir, key);
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (f != NULL) {
+        uint64_t sz = size, sum = hash_bytes(bytes, size, key);
+        bool ok = fwrite(CACHE_MAGIC, 1, sizeof CACHE_MAGIC - 1, f) == sizeof CACHE_MAGIC - 1 &&
+                  fwrite(&key, 8, 1, f) == 1 && fwrite(&sz, 8, 1, f) == 1 &&
+                  fwrite(&sum, 8, 1, f) == 1 && fwrite(bytes, 1, size, f) == size;
+        ok = (fclose(f) == 0) && ok;
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+    }
+    free(bytes);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0750) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Compiles (or loads from the cache) one group's database. */
+static hs_database_t *build_db(struct pattern_set *ps, const char *cache_dir,
+                               struct detect_load_report *rep)
+{
+    if (ps->n == 0)
+        return NULL;
+    uint64_t key = pattern_set_key(ps);
+    hs_database_t *db = cache_dir ? cache_load(cache_dir, key) : NULL;
+    if (db != NULL) {
+        rep->hs_cached++;
+        return db;
+    }
+    hs_compile_error_t *err = NULL;
+    if (hs_compile_lit_multi(ps->pats, ps->flags, ps->ids, ps->lens, ps->n, HS_MODE_BLOCK, NULL,
+                             &db, &err) != HS_SUCCESS) {
+        log_error("Hyperscan compile failed: %s", err && err->message ? err->message : "?");
+        hs_free_compile_error(err);
+        return NULL;
+    }
+    rep->hs_databases++;
+    if (cache_dir)
+        cache_store(cache_dir, key, db);
+    return db;
+}
+
+/* ---- Groups -------------------------------------------------------------- */
+
+static void group_add_nofp(struct sig_group *g, uint32_t num)
+{
+    if (g->nnofp == g->capnofp) {
+        unsigned cap = g->capnofp ? g->capnofp * 2 : 64;
+        uint32_t *n = realloc(g->nofp, cap * sizeof *n);
+        if (n == NULL)
+            abort();
+        g->nofp = n;
+        g->capnofp = cap;
+    }
+    g->nofp[g->nnofp++] = num;
+}
+
+static unsigned sig_group_mask(const struct sig *s)
+{
+    if (s->flags & SIG_ICMP_ANY_VER)
+        return 1u << GRP_ICMP;
+    switch (s->ip_proto) {
+    case 0: return (1u << GRP_COUNT) - 1;
+    case 6: return 1u << GRP_TCP;
+    case 17: return 1u << GRP_UDP;
+    case 1: case 58: return 1u << GRP_ICMP;
+    default: return 1u << GRP_OTHER;
+    }
+}
+
+static int build_groups(struct detect_engine *de, const char *cache_dir,
+                        struct detect_load_report *rep)
+{
+    struct pattern_set sets[GRP_COUNT][2];
+    memset(sets, 0, sizeof sets);
+    for (unsigned i = 0; i < de->nsigs; i++) {
+        struct sig *s = de->sigs[i];
+        if (!sig_is_packet_only(s)) {
+            de->napp++;
+            continue;
+        }
+        s->fp = choose_fast_pattern(s);
+        s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
+        unsigned gm = sig_group_mask(s);
+        for (int g = 0; g < GRP_COUNT; g++) {
+            if (!(gm & (1u << g)))
+                continue;
+            for (int d = 0; d < 2; d++) {
+                if ((s->flags & SIG_FLOW_TOSERVER) && d != FLOW_TOSERVER)
+                    continue;
+                if ((s->flags & SIG_FLOW_TOCLIENT) && d != FLOW_TOCLIENT)
+                    continue;
+                if (s->fp) {
+                    const uint8_t *pat;
+                    size_t len;
+                    fp_bytes(s->fp, &pat, &len);
+                    unsigned fl = HS_FLAG_SINGLEMATCH |
+                                  ((s->fp->flags & CONTENT_NOCASE) ? HS_FLAG_CASELESS : 0);
+                    if (pattern_add(&sets[g][d], pat, len, fl, s->num) < 0)
+                        return -1;
+                    de->groups[g][d].nfp++;
+                } else {
+                    group_add_nofp(&de->groups[g][d], s->num);
+                }
+            }
+        }
+    }
+    if (cache_dir && mkdir_p(cache_dir) < 0) {
+        log_warn("Hyperscan cache directory %s: %s; caching disabled", cache_dir,
+                 strerror(errno));
+        cache_dir = NULL;
+    }
+    int rc = 0;
+    for (int g = 0; g < GRP_COUNT; g++) {
+        for (int d = 0; d < 2; d++) {
+            struct sig_group *grp = &de->groups[g][d];
+            if (sets[g][d].n) {
+                grp->db = build_db(&sets[g][d], cache_dir, rep);
+                if (grp->db == NULL)
+                    rc = -1;
+                else if (hs_alloc_scratch(grp->db, &de->scratch) != HS_SUCCESS)
+                    rc = -1;
+            }
+            pattern_set_free(&sets[g][d]);
+        }
+    }
+    return rc;
+}
+
+/* ---- Loading -------------------------------------------------------------- */
+
+static int load_side_files(struct detect_build *b, const struct conf *c)
+{
+    char err[1024], path[4096];
+    const char *v;
+    conf_get_str(c, "classification-file", CARACAL_SYSCONFDIR "/classification.config", &v);
+    conf_resolve_path(c, v, path, sizeof path);
+    if (access(path, R_OK) == 0) {
+        if (classification_load(b, path, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+    } else {
+        log_warn("classification file %s: %s; classtypes cannot be resolved", path,
+                 strerror(errno));
+    }
+    conf_get_str(c, "reference-config-file", CARACAL_SYSCONFDIR "/reference.config", &v);
+    conf_resolve_path(c, v, path, sizeof path);
+    if (access(path, R_OK) == 0 && reference_config_load(b, path, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    conf_get_str(c, "threshold-file", CARACAL_SYSCONFDIR "/threshold.config", &v);
+    conf_resolve_path(c, v, path, sizeof path);
+    if (access(path, R_OK) == 0 && threshold_config_load(b, path, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void default_cache_dir(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, len, "%s/caracal/hs", xdg);
+    else if (home && *home)
+        snprintf(buf, len, "%s/.cache/caracal/hs", home);
+    else
+        snprintf(buf, len, "/var/cache/caracal/hs");
+}
+
+struct detect_engine *detect_engine_load(const struct conf *c, const char *const *files,
+                                         unsigned nfiles, struct detect_load_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = now_seconds();
+    struct detect_engine *de = calloc(1, sizeof *de);
+    if (de == NULL)
+        return NULL;
+    de->b = detect_build_new(c, rep);
+    if (de->b == NULL || load_side_files(de->b, c) < 0) {
+        detect_engine_free(de);
+        return NULL;
+    }
+    for (unsigned i = 0; i < nfiles; i++)
+        detect_build_load_file(de->b, files[i]);
+    double t1 = now_seconds();
+    rep->parse_seconds = t1 - t0;
+
+    /* The engine takes the signatures over from the build. */
+    de->sigs = de->b->sigs;
+    de->nsigs = de->b->nsigs;
+    de->b->sigs = NULL;
+    de->b->nsigs = de->b->cap = 0;
+    for (unsigned i = 0; i < de->nsigs; i++)
+        de->sigs[i]->num = i;
+    qsort(de->sigs, de->nsigs, sizeof *de->sigs, sig_order);
+    for (unsigned i = 0; i < de->nsigs; i++)
+        de->sigs[i]->num = i;
+
+    bool caching = true;
+    char err[512];
+    conf_get_bool(c, "detect.sgh-mpm-caching", true, &caching, err, sizeof err);
+    char dirbuf[4096];
+    const char *dir;
+    default_cache_dir(dirbuf, sizeof dirbuf);
+    conf_get_str(c, "detect.sgh-mpm-caching-path", dirbuf, &dir);
+    if (build_groups(de, caching ? dir : NULL, rep) < 0) {
+        detect_engine_free(de);
+        return NULL;
+    }
+    de->rt = detect_runtime_new();
+    rep->build_seconds = now_seconds() - t1;
+    return de;
+}
+
+void detect_engine_free(struct detect_engine *de)
+{
+    if (de == NULL)
+        return;
+    for (int g = 0; g < GRP_COUNT; g++) {
+        for (int d = 0; d < 2; d++) {
+            hs_free_database(de->groups[g][d].db);
+            free(de->groups[g][d].nofp);
+        }
+    }
+    hs_free_scratch(de->scratch);
+    for (unsigned i = 0; i < de->nsigs; i++)
+        sig_free(de->sigs[i]);
+    free(de->sigs);
+    if (de->rt)
+        detect_runtime_free(de->rt);
+    detect_build_free(de->b);
+    free(de);
+}
+
+unsigned detect_engine_sig_count(const struct detect_engine *de)
+{
+    return de ? de->nsigs : 0;
+}
+
+static int reason_desc(const void *a, const void *b)
+{
+    const struct reason_count *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? 1 : -1;
+    return strcmp(x->reason, y->reason);
+}
+
+void detect_report_print(FILE *out, const struct detect_load_report *rep)
+{
+    fprintf(out, "%u rule files processed. %u rules successfully loaded, %u rules failed\n",
+            rep->files, rep->loaded, rep->failed);
+    if (rep->nreasons) {
+        struct reason_count *r = malloc(rep->nreasons * sizeof *r);
+        if (r != NULL) {
+            memcpy(r, rep->reasons, rep->nreasons * sizeof *r);
+            qsort(r, rep->nreasons, sizeof *r, reason_desc);
+            fprintf(out, "rules rejected, by reason:\n");
+            for (unsigned i = 0; i < rep->nreasons; i++)
+                fprintf(out, "  %6u  %s\n", r[i].n, r[i].reason);
+            free(r);
+        }
+    }
+}
+
+void detect_report_free(struct detect_load_report *rep)
+{
+    for (unsigned i = 0; i < rep->nreasons; i++)
+        free(rep->reasons[i].reason);
+    free(rep->reasons);
+    rep->reasons = NULL;
+    rep->nreasons = 0;
+}
+
+struct detect_thread *detect_thread_new(const struct detect_engine *de)
+{
+    struct detect_thread *dt = calloc(1, sizeof *dt);
+    if (dt == NULL)
+        return NULL;
+    dt->de = de;
+    dt->rt = de->rt;
+    if (de->scratch && hs_clone_scratch(de->scratch, (hs_scratch_t **)&dt->hs_scratch) != HS_SUCCESS)
+        goto fail;
+    dt->is = inspect_scratch_new();
+    dt->cand = calloc(de->nsigs ? de->nsigs : 1, 1);
+    dt->cand_list = calloc(de->nsigs ? de->nsigs : 1, sizeof *dt->cand_list);
+    if (dt->is == NULL || dt->cand == NULL || dt->cand_list == NULL)
+        goto fail;
+    return dt;
+fail:
+    detect_thread_free(dt);
+    return NULL;
+}
+
+void detect_thread_free(struct detect_thread *dt)
+{
+    if (dt == NULL)
+        return;
+    hs_free_scratch(dt->hs_scratch);
+    if (dt->is)
+        inspect_scratch_free(dt->is);
+    free(dt->cand);
+    free(dt->cand_list);
+    free(dt);
+}
