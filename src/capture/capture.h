@@ -15,6 +15,7 @@ struct capture_pkt {
     uint32_t caplen, wirelen;
     int linktype;
     uint64_t cnt;          /* 1-based packet number over the whole run */
+    bool first_in_file;    /* the first packet of a file (of a directory) */
     const uint8_t *data;   /* valid until the callback returns */
 };
 

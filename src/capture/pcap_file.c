@@ -129,6 +129,7 @@ static enum capture_status read_file(const char *file, capture_cb cb, void *ctx,
             .wirelen = h->len < h->caplen ? h->caplen : h->len,
             .linktype = plink,
             .cnt = ++*cnt,
+            .first_in_file = in_file == 0,
             .data = data,
         };
         in_file++;

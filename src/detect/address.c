@@ -612,6 +612,20 @@ bool addr_set_is_any(const struct addr_set *s)
            s->v6[0].hi.lo == UINT64_MAX;
 }
 
+unsigned addr_set_v4_ranges(const struct addr_set *s, unsigned i, uint32_t *lo, uint32_t *hi)
+{
+    if (i < s->n4) {
+        *lo = s->v4[i].lo;
+        *hi = s->v4[i].hi;
+    }
+    return s->n4;
+}
+
+bool addr_set_has_v6(const struct addr_set *s)
+{
+    return s->n6 > 0;
+}
+
 void addr_set_free(struct addr_set *s)
 {
     if (!s)

@@ -122,6 +122,53 @@ static void add_alert(struct detect_result *res, const struct sig *s, int action
     a->target = s->target;
 }
 
+static void add_candidates(struct detect_thread *dt, const uint32_t *ids, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        if (!dt->cand[id]) {
+            dt->cand[id] = 1;
+            dt->cand_list[dt->ncand++] = id;
+        }
+    }
+}
+
+static uint32_t ipv4_value(const struct ip_addr *a)
+{
+    return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
+}
+
+/* Evaluates one signature; false when a pass rule ends the inspection. */
+static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct packet *p,
+                     struct flow *f, int dir, struct detect_result *res)
+{
+    if (!sig_match(dt, s, p, f, dir))
+        return true;
+    if (s->post)
+        run_post_match(dt, s, p, f);
+    int action = s->action;
+    if ((s->threshold || s->detection_filter || dt->de->b->tcfg) &&
+        !threshold_allows(dt->rt, dt->de->b->tcfg, s, p, &action)) {
+        res->suppressed++;
+        return true;
+    }
+    if (action == ACTION_PASS) {
+        res->pass = true;
+        return false;
+    }
+    if (action == ACTION_DROP || action == ACTION_REJECT)
+        res->drop = true;
+    if (action == ACTION_REJECT)
+        res->reject = true;
+    if (!(s->flags & SIG_NOALERT)) {
+        if (res->nalerts < DETECT_MAX_ALERTS)
+            add_alert(res, s, action);
+        else
+            res->overflow++;
+    }
+    return true;
+}
+
 void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
                    struct detect_result *res)
 {
@@ -131,49 +178,36 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
         return;
     const struct sig_group *g = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
 
+    /* Candidates: fast-pattern hits and address-index hits. */
     dt->ncand = 0;
     if (g->db && p->payload_len > 0)
         hs_scan(g->db, (const char *)p->data + p->payload_off, p->payload_len, 0,
                 dt->hs_scratch, on_hs_match, dt);
-    for (unsigned i = 0; i < g->nnofp; i++) {
-        uint32_t id = g->nofp[i];
-        if (!dt->cand[id]) {
-            dt->cand[id] = 1;
-            dt->cand_list[dt->ncand++] = id;
-        }
+    if (p->ip_ver == 4) {
+        unsigned n;
+        const uint32_t *ids = addr_index_lookup(&g->by_src, ipv4_value(&p->src), &n);
+        add_candidates(dt, ids, n);
+        ids = addr_index_lookup(&g->by_dst, ipv4_value(&p->dst), &n);
+        add_candidates(dt, ids, n);
     }
+    for (unsigned i = 0; i < dt->ncand; i++)
+        dt->cand[dt->cand_list[i]] = 0;
     if (dt->ncand > 1)
         qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
 
-    for (unsigned i = 0; i < dt->ncand; i++) {
-        uint32_t id = dt->cand_list[i];
-        dt->cand[id] = 0;
-        if (res->pass)
-            continue; /* still clearing the marks */
-        const struct sig *s = de->sigs[id];
-        if (!sig_match(dt, s, p, f, dir))
-            continue;
-        if (s->post)
-            run_post_match(dt, s, p, f);
-        int action = s->action;
-        if ((s->threshold || s->detection_filter || de->b->tcfg) &&
-            !threshold_allows(dt->rt, de->b->tcfg, s, p, &action)) {
-            res->suppressed++;
-            continue;
-        }
-        if (action == ACTION_PASS) {
-            res->pass = true;
-            continue;
-        }
-        if (action == ACTION_DROP || action == ACTION_REJECT)
-            res->drop = true;
-        if (action == ACTION_REJECT)
-            res->reject = true;
-        if (!(s->flags & SIG_NOALERT)) {
-            if (res->nalerts < DETECT_MAX_ALERTS)
-                add_alert(res, s, action);
-            else
-                res->overflow++;
-        }
+    /* Walk the candidates and the group's unindexed signatures together, in
+     * evaluation order (both lists are sorted by signature number). */
+    unsigned i = 0, j = 0;
+    while (i < dt->ncand || j < g->nnofp) {
+        uint32_t id;
+        if (j >= g->nnofp || (i < dt->ncand && dt->cand_list[i] < g->nofp[j]))
+            id = dt->cand_list[i++];
+        else if (i < dt->ncand && dt->cand_list[i] == g->nofp[j]) {
+            id = g->nofp[j++];
+            i++;
+        } else
+            id = g->nofp[j++];
+        if (!evaluate(dt, de->sigs[id], p, f, dir, res))
+            break;
     }
 }

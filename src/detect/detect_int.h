@@ -48,6 +48,9 @@ struct port_set;   /* ranges of ports, negation resolved */
 bool addr_set_match(const struct addr_set *s, int ip_ver, const struct ip_addr *a);
 bool addr_set_is_any(const struct addr_set *s);
 void addr_set_free(struct addr_set *s);
+/* For indexing: the number of IPv4 ranges, and range i (when i is below it). */
+unsigned addr_set_v4_ranges(const struct addr_set *s, unsigned i, uint32_t *lo, uint32_t *hi);
+bool addr_set_has_v6(const struct addr_set *s);
 bool port_set_match(const struct port_set *s, uint16_t port);
 bool port_set_is_any(const struct port_set *s);
 void port_set_free(struct port_set *s);

@@ -243,6 +243,164 @@ static hs_database_t *build_db(struct pattern_set *ps, const char *cache_dir,
     return db;
 }
 
+/* ---- Address index ------------------------------------------------------- */
+
+#define INDEX_MAX_ADDRESSES (1u << 20) /* wider sets are checked on every packet */
+
+struct ix_range {
+    uint32_t lo, hi, id;
+};
+
+struct ix_build {
+    struct ix_range *r;
+    unsigned n, cap;
+};
+
+/* Total IPv4 addresses of s when it is IPv4-only and narrow enough to index, else 0. */
+static uint64_t indexable_size(const struct addr_set *s)
+{
+    if (addr_set_has_v6(s))
+        return 0;
+    uint64_t total = 0;
+    uint32_t lo, hi;
+    unsigned n = addr_set_v4_ranges(s, 0, &lo, &hi);
+    for (unsigned i = 0; i < n; i++) {
+        addr_set_v4_ranges(s, i, &lo, &hi);
+        total += (uint64_t)hi - lo + 1;
+        if (total > INDEX_MAX_ADDRESSES)
+            return 0;
+    }
+    return total;
+}
+
+static int ix_add_set(struct ix_build *ib, const struct addr_set *s, uint32_t id)
+{
+    uint32_t lo, hi;
+    unsigned n = addr_set_v4_ranges(s, 0, &lo, &hi);
+    for (unsigned i = 0; i < n; i++) {
+        if (ib->n == ib->cap) {
+            unsigned cap = ib->cap ? ib->cap * 2 : 1024;
+            struct ix_range *r = realloc(ib->r, cap * sizeof *r);
+            if (r == NULL)
+                return -1;
+            ib->r = r;
+            ib->cap = cap;
+        }
+        addr_set_v4_ranges(s, i, &lo, &hi);
+        ib->r[ib->n++] = (struct ix_range){ lo, hi, id };
+    }
+    return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int ix_lo_cmp(const void *a, const void *b)
+{
+    const struct ix_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sweeps the range ends in order, keeping the set of covering signatures. */
+static int ix_finish(struct ix_build *ib, struct addr_index *ix)
+{
+    if (ib->n == 0)
+        return 0;
+    uint64_t *pts = malloc(2 * (size_t)ib->n * sizeof *pts);
+    if (pts == NULL)
+        return -1;
+    unsigned np = 0;
+    for (unsigned i = 0; i < ib->n; i++) {
+        pts[np++] = ib->r[i].lo;
+        pts[np++] = (uint64_t)ib->r[i].hi + 1;
+    }
+    qsort(pts, np, sizeof *pts, u64_cmp);
+    unsigned nb = 0;
+    for (unsigned i = 0; i < np; i++)
+        if (pts[i] <= UINT32_MAX && (nb == 0 || pts[i] != pts[nb - 1]))
+            pts[nb++] = pts[i];
+    qsort(ib->r, ib->n, sizeof *ib->r, ix_lo_cmp);
+
+    ix->bounds = malloc(nb * sizeof *ix->bounds);
+    ix->off = malloc((nb + 1) * sizeof *ix->off);
+    uint32_t *active = malloc(ib->n * sizeof *active);
+    uint32_t *active_hi = malloc(ib->n * sizeof *active_hi);
+    unsigned nactive = 0, next = 0, nids = 0, capids = ib->n + 16;
+    ix->ids = malloc(capids * sizeof *ix->ids);
+    if (!ix->bounds || !ix->off || !active || !active_hi || !ix->ids) {
+        free(pts);
+        free(active);
+        free(active_hi);
+        return -1;
+    }
+    for (unsigned i = 0; i < nb; i++) {
+        uint32_t b = (uint32_t)pts[i];
+        /* drop ranges that ended before b, add those starting at b */
+        unsigned k = 0;
+        for (unsigned j = 0; j < nactive; j++)
+            if (active_hi[j] >= b) {
+                active[k] = active[j];
+                active_hi[k++] = active_hi[j];
+            }
+        nactive = k;
+        while (next < ib->n && ib->r[next].lo == b) {
+            active[nactive] = ib->r[next].id;
+            active_hi[nactive++] = ib->r[next].hi;
+            next++;
+        }
+        ix->bounds[i] = b;
+        ix->off[i] = nids;
+        if (nids + nactive > capids) {
+            while (nids + nactive > capids)
+                capids *= 2;
+            uint32_t *n2 = realloc(ix->ids, capids * sizeof *n2);
+            if (n2 == NULL) {
+                free(pts);
+                free(active);
+                free(active_hi);
+                return -1;
+            }
+            ix->ids = n2;
+        }
+        memcpy(ix->ids + nids, active, nactive * sizeof *active);
+        nids += nactive;
+    }
+    ix->off[nb] = nids;
+    ix->nbounds = nb;
+    free(pts);
+    free(active);
+    free(active_hi);
+    return 0;
+}
+
+const uint32_t *addr_index_lookup(const struct addr_index *ix, uint32_t v, unsigned *n)
+{
+    *n = 0;
+    if (ix->nbounds == 0 || v < ix->bounds[0])
+        return NULL;
+    unsigned lo = 0, hi = ix->nbounds; /* last bound <= v */
+    while (hi - lo > 1) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (ix->bounds[mid] <= v)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *n = ix->off[lo + 1] - ix->off[lo];
+    return ix->ids + ix->off[lo];
+}
+
+static void ix_free(struct addr_index *ix)
+{
+    free(ix->bounds);
+    free(ix->off);
+    free(ix->ids);
+    memset(ix, 0, sizeof *ix);
+}
+
 /* ---- Groups -------------------------------------------------------------- */
 
 static void group_add_nofp(struct sig_group *g, uint32_t num)
@@ -275,7 +433,9 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
                         struct detect_load_report *rep)
 {
     struct pattern_set sets[GRP_COUNT][2];
+    struct ix_build ixs[GRP_COUNT][2][2]; /* [group][dir][0 by src, 1 by dst] */
     memset(sets, 0, sizeof sets);
+    memset(ixs, 0, sizeof ixs);
     for (unsigned i = 0; i < de->nsigs; i++) {
         struct sig *s = de->sigs[i];
         if (!sig_is_packet_only(s)) {
@@ -284,6 +444,14 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         }
         s->fp = choose_fast_pattern(s);
         s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
+        /* Without a fast pattern: index by a narrow source or destination. */
+        int side = -1;
+        if (!s->fp && !(s->flags & SIG_BIDIR)) {
+            if (indexable_size(s->src))
+                side = 0;
+            else if (indexable_size(s->dst))
+                side = 1;
+        }
         unsigned gm = sig_group_mask(s);
         for (int g = 0; g < GRP_COUNT; g++) {
             if (!(gm & (1u << g)))
@@ -302,6 +470,9 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
                     if (pattern_add(&sets[g][d], pat, len, fl, s->num) < 0)
                         return -1;
                     de->groups[g][d].nfp++;
+                } else if (side >= 0) {
+                    if (ix_add_set(&ixs[g][d][side], side ? s->dst : s->src, s->num) < 0)
+                        return -1;
                 } else {
                     group_add_nofp(&de->groups[g][d], s->num);
                 }
@@ -325,6 +496,11 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
                     rc = -1;
             }
             pattern_set_free(&sets[g][d]);
+            if (ix_finish(&ixs[g][d][0], &grp->by_src) < 0 ||
+                ix_finish(&ixs[g][d][1], &grp->by_dst) < 0)
+                rc = -1;
+            free(ixs[g][d][0].r);
+            free(ixs[g][d][1].r);
         }
     }
     return rc;
@@ -426,6 +602,8 @@ void detect_engine_free(struct detect_engine *de)
         for (int d = 0; d < 2; d++) {
             hs_free_database(de->groups[g][d].db);
             free(de->groups[g][d].nofp);
+            ix_free(&de->groups[g][d].by_src);
+            ix_free(&de->groups[g][d].by_dst);
         }
     }
     hs_free_scratch(de->scratch);

@@ -17,7 +17,7 @@
 
 volatile sig_atomic_t runmode_stop;
 
-enum rec_kind { REC_PACKET, REC_TICK, REC_END };
+enum rec_kind { REC_PACKET, REC_TICK, REC_RESTART, REC_END };
 
 /* What travels through a ring: a decoded packet, then its bytes. */
 struct ring_rec {
@@ -152,9 +152,26 @@ static void fill_packet(struct packet *p, const struct capture_pkt *cp)
     p->data = cp->data;
 }
 
+/*
+ * Flow timeouts follow packet time. When a directory's next file starts
+ * before the time already reached, its flows would be judged against a
+ * future clock; instead every flow ends there (as at the end of input) and
+ * the clock restarts. Both runmodes do it at the same packet, so they give
+ * the same flows.
+ */
+static bool time_went_back(struct run *r, const struct capture_pkt *cp)
+{
+    return cp->first_in_file && cp->cnt > 1 &&
+           timeval_usec(&cp->ts) < timeval_usec(&r->last_ts);
+}
+
 static int single_cb(void *ctx, const struct capture_pkt *cp)
 {
     struct run *r = ctx;
+    if (time_went_back(r, cp)) {
+        worker_restart_clock(r->single, &r->last_ts);
+        r->last_ts = cp->ts;
+    }
     struct packet p;
     fill_packet(&p, cp);
     decode_packet(&r->dc, &p);
@@ -178,6 +195,11 @@ static void send_control(struct run *r, enum rec_kind kind)
 static int workers_cb(void *ctx, const struct capture_pkt *cp)
 {
     struct run *r = ctx;
+    if (time_went_back(r, cp)) {
+        send_control(r, REC_RESTART);
+        r->last_ts = cp->ts;
+        r->last_tick_sec = -1;
+    }
     struct packet p;
     fill_packet(&p, cp);
     decode_packet(&r->dc, &p);
@@ -225,6 +247,8 @@ static void *worker_main(void *arg)
             worker_process(&t->w, &p);
         } else if (rec->kind == REC_TICK) {
             worker_tick(&t->w, &rec->p.ts);
+        } else if (rec->kind == REC_RESTART) {
+            worker_restart_clock(&t->w, &rec->p.ts);
         } else {
             struct timeval end = rec->p.ts;
             ring_release(&t->ring);

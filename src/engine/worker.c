@@ -106,6 +106,13 @@ void worker_finish(struct worker *w, const struct timeval *end)
     eve_writer_flush(&w->eve);
 }
 
+void worker_restart_clock(struct worker *w, const struct timeval *end)
+{
+    flow_table_flush(w->flows, end);
+    memset(&w->now, 0, sizeof w->now);
+    w->next_timeout_sec = 0;
+}
+
 void worker_destroy(struct worker *w)
 {
     flow_table_free(w->flows);

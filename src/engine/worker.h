@@ -42,6 +42,9 @@ void worker_process(struct worker *w, const struct packet *p);
 void worker_tick(struct worker *w, const struct timeval *now);
 /* End of input: every flow ends, buffers are written. */
 void worker_finish(struct worker *w, const struct timeval *end);
+/* Time went backwards (a directory's next file is older): every flow ends
+ * as at the end of input and the clock starts again from the next packet. */
+void worker_restart_clock(struct worker *w, const struct timeval *end);
 void worker_destroy(struct worker *w);
 
 #endif
