@@ -87,13 +87,10 @@ static bool parse_class(char *text, char **name, char **desc, int *prio)
     return true;
 }
 
-int classification_load(struct detect_build *b, const char *path, char *err, size_t errlen)
+/* Reads classification lines from fp; name is the file named in messages. */
+static int classification_read(struct detect_build *b, FILE *fp, const char *path, char *err,
+                               size_t errlen)
 {
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     char line[CONF_LINE_MAX];
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, fp) != NULL) {
@@ -110,6 +107,34 @@ int classification_load(struct detect_build *b, const char *path, char *err, siz
             rc = -1;
         }
     }
+    return rc;
+}
+
+int classification_load(struct detect_build *b, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = classification_read(b, fp, path, err, errlen);
+    fclose(fp);
+    return rc;
+}
+
+/* etc/classification.config as it was at build time. */
+static const char builtin_classes[] =
+#include "src/detect/classification_builtin.h"
+    ;
+
+int classification_load_builtin(struct detect_build *b, char *err, size_t errlen)
+{
+    FILE *fp = fmemopen((void *)builtin_classes, sizeof builtin_classes - 1, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "built-in classifications: %s", strerror(errno));
+        return -1;
+    }
+    int rc = classification_read(b, fp, "(built-in classification.config)", err, errlen);
     fclose(fp);
     return rc;
 }

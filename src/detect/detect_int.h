@@ -253,6 +253,9 @@ struct port_set *port_set_parse(const struct conf *c, const char *text, char *er
 
 /* classification.config: "config classification: name,description,priority". */
 int classification_load(struct detect_build *b, const char *path, char *err, size_t errlen);
+/* The classifications of etc/classification.config, compiled in: used when
+ * the configured file cannot be read. */
+int classification_load_builtin(struct detect_build *b, char *err, size_t errlen);
 const struct classification *classification_find(const struct detect_build *b, const char *name);
 /* reference.config: "config reference: type url-prefix". */
 int reference_config_load(struct detect_build *b, const char *path, char *err, size_t errlen);

@@ -245,7 +245,7 @@ static hs_database_t *build_db(struct pattern_set *ps, const char *cache_dir,
 
 /* ---- Address index ------------------------------------------------------- */
 
-#define INDEX_MAX_ADDRESSES (1u << 20) /* wider sets are checked on every packet */
+#define INDEX_MAX_ADDRESSES (1u << 26) /* wider sets are checked on every packet */
 
 struct ix_range {
     uint32_t lo, hi, id;
@@ -520,8 +520,12 @@ static int load_side_files(struct detect_build *b, const struct conf *c)
             return -1;
         }
     } else {
-        log_warn("classification file %s: %s; classtypes cannot be resolved", path,
+        log_warn("classification file %s: %s; using the built-in classifications", path,
                  strerror(errno));
+        if (classification_load_builtin(b, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
     }
     conf_get_str(c, "reference-config-file", CARACAL_SYSCONFDIR "/reference.config", &v);
     conf_resolve_path(c, v, path, sizeof path);

@@ -498,6 +498,114 @@ def cap_bad_files(out):
                [(clk.tick(), b"\x01\x02\x03\x04" * 10)])
 
 
+# ---------------------------------------------------------------- detection
+
+DETECT_REQ = (b"GET /admin.php?id=1%20UNION%20SELECT HTTP/1.1\r\nHost: victim.example.test\r\n"
+              b"User-Agent: Mozilla/5.0 (caracal)\r\nAccept: */*\r\n\r\n")
+DETECT_BODY = b"<html>uid=0(root) gid=0(root)</html>\n"
+DETECT_RESP = (b"HTTP/1.1 200 OK\r\nServer: Apache\r\nContent-Type: text/html\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(DETECT_BODY)) + DETECT_BODY
+
+
+def ip4_ttl_by_side(server_ttl):
+    """ip4 with the server's replies (from S4) at another TTL, for ttl: rules."""
+    def mk(src, dst, **kw):
+        if src == S4:
+            kw.setdefault("ttl", server_ttl)
+        return ip4(src, dst, **kw)
+    return mk
+
+
+def cap_detect_http(out):
+    """10 packets: 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 ACK, 6 response, 7 ACK, 8-10 close.
+    Client 198.18.0.1:41000 (TTL 64), server 198.19.0.1:80 (TTL 128)."""
+    clk = Clock()
+    write_pcap(out("detect-http.pcap"), LINK_ETHER,
+               tcp_session(clk, ip4_ttl_by_side(128), C4, S4, 41000, 80, DETECT_REQ, DETECT_RESP))
+
+
+def detect_bin_payload(skip, number, le32, tail=b"END!"):
+    """0: CA FE, 2: u16 BE skip length, 4: 'SKIPME', 10: 'TARGET', 16: 4 ASCII digits,
+    20: u32 LE, 24: 01 02 03 04, 28: tail."""
+    return (b"\xca\xfe" + struct.pack("!H", skip) + b"SKIPME" + b"TARGET" + number +
+            struct.pack("<I", le32) + b"\x01\x02\x03\x04" + tail)
+
+
+def cap_detect_udp_bin(out):
+    """Three datagrams 198.18.0.1:40001 -> 198.19.0.1:9000 with binary headers:
+    1: skip 6, "0042", LE 4096; 2: skip 2, "0099", LE 16; 3: skip 8, "0042", LE 70000."""
+    clk = Clock()
+    frames = []
+    for skip, num, le in ((6, b"0042", 4096), (2, b"0099", 16), (8, b"0042", 70000)):
+        frames.append((clk.tick(), eth(ip4(C4, S4) / UDP(sport=40001, dport=9000) /
+                                       Raw(detect_bin_payload(skip, num, le)))))
+    write_pcap(out("detect-udp-bin.pcap"), LINK_ETHER, frames)
+
+
+def cap_detect_icmp(out):
+    """1: echo request 198.18.0.1 -> 198.19.0.1 (id 0x4242 seq 1, payload below),
+    2: its echo reply, 3: port unreachable (type 3 code 3) 198.19.0.1 -> 198.18.0.1."""
+    clk = Clock()
+    data = b"caracal-ping-0123456789abcdef"
+    quoted = bytes(ip4(C4, S4) / UDP(sport=40002, dport=9001) / Raw(b"probe"))
+    frames = [
+        (clk.tick(), eth(ip4(C4, S4) / ICMP(type=8, id=0x4242, seq=1) / Raw(data))),
+        (clk.tick(), eth(ip4(S4, C4) / ICMP(type=0, id=0x4242, seq=1) / Raw(data), MAC_S, MAC_C)),
+        (clk.tick(), eth(ip4(S4, C4) / ICMP(type=3, code=3) / Raw(quoted), MAC_S, MAC_C)),
+    ]
+    write_pcap(out("detect-icmp.pcap"), LINK_ETHER, frames)
+
+
+def tcp_dialog(clock, mkip, cli, srv, sport, dport, turns, isn_c=1000, isn_s=5000):
+    """Handshake, then one data segment per turn (("c", data) client to server,
+    ("s", data) back), each acking what came before, then FIN/FIN/ACK."""
+    def seg(to_srv, flags, seq, ack, data=b""):
+        src, dst, sp, dp = (cli, srv, sport, dport) if to_srv else (srv, cli, dport, sport)
+        macs = (MAC_C, MAC_S) if to_srv else (MAC_S, MAC_C)
+        t = TCP(sport=sp, dport=dp, flags=flags, seq=seq, ack=ack,
+                window=64240 if to_srv else 65160)
+        return eth(mkip(src, dst) / t / (Raw(data) if data else b""), *macs)
+
+    c, s = isn_c + 1, isn_s + 1
+    frames = [
+        (clock.tick(), seg(True, "S", isn_c, 0)),
+        (clock.tick(), seg(False, "SA", isn_s, c)),
+        (clock.tick(), seg(True, "A", c, s)),
+    ]
+    for who, data in turns:
+        if who == "c":
+            frames.append((clock.tick(), seg(True, "PA", c, s, data)))
+            c += len(data)
+        else:
+            frames.append((clock.tick(), seg(False, "PA", s, c, data)))
+            s += len(data)
+    frames += [
+        (clock.tick(), seg(True, "FA", c, s)),
+        (clock.tick(), seg(False, "FA", s, c + 1)),
+        (clock.tick(), seg(True, "A", c + 1, s + 1)),
+    ]
+    return frames
+
+
+def cap_detect_dialog(out):
+    """12 packets, 198.18.0.1:41001 -> 198.19.0.1:7000: 1-3 handshake, 4 c "HELLO caracal",
+    5 s "WELCOME", 6 c "AUTH admin secret", 7 s "AUTH OK", 8 c "GET-FILE /etc/passwd",
+    9 s "DATA root:x:0:0", 10-12 close."""
+    clk = Clock()
+    turns = [("c", b"HELLO caracal\r\n"), ("s", b"WELCOME\r\n"),
+             ("c", b"AUTH admin secret\r\n"), ("s", b"AUTH OK\r\n"),
+             ("c", b"GET-FILE /etc/passwd\r\n"), ("s", b"DATA root:x:0:0\r\n")]
+    write_pcap(out("detect-dialog.pcap"), LINK_ETHER,
+               tcp_dialog(clk, ip4, C4, S4, 41001, 7000, turns))
+
+
+def cap_detect_repeat(out):
+    """10 identical datagrams 198.18.0.1:40003 -> 198.19.0.1:9999 "REPEAT-ME", 100 ms apart."""
+    clk = Clock(step_us=100000)
+    pkt = eth(ip4(C4, S4) / UDP(sport=40003, dport=9999) / Raw(b"REPEAT-ME"))
+    write_pcap(out("detect-repeat.pcap"), LINK_ETHER, [(clk.tick(), pkt) for _ in range(10)])
+
+
 # ---------------------------------------------------------------- demo
 
 def tls_client_hello(sni):
@@ -597,7 +705,8 @@ def main(argv):
     out = lambda name: os.path.join(outdir, name)
     for fn in (cap_eth_tcp, cap_eth_udp, cap_eth_icmp, cap_ipv6, cap_ipv6_exthdrs, cap_vlan,
                cap_tunnels, cap_linktypes, cap_ipv4_malformed, cap_l4_malformed, cap_checksums,
-               cap_bad_files):
+               cap_bad_files, cap_detect_http, cap_detect_udp_bin, cap_detect_icmp,
+               cap_detect_dialog, cap_detect_repeat):
         fn(out)
     return 0
 

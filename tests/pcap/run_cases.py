@@ -4,21 +4,27 @@
 A case is tests/pcap/cases/NAME.json:
 
   {"capture": "generated:NAME.pcap" | "repo:pcaps/demo.pcap" | "shared:edge/FILE.pcap",
-   "args": ["-k", "none"],                  optional extra caracal arguments
+   "args": ["-k", "none"],                  optional extra caracal arguments; an argument
+                                            "shared:rules/et-open/X.rules" names a file under
+                                            ../shared (the case skips when it is absent),
+                                            "repo:etc/X" one under the source tree
    "rules": ["alert ...", ...],             optional rule lines (passed with -S)
    "runmodes": ["single", "workers"],       optional, default both
    "expect_exit": 0,                        optional, default 0
    "expect": [
      {"event_type": "anomaly", "where": {"anomaly.event": "ipv4.trunc_pkt"},
       "count": 1, "fields": {"anomaly.type": "decode"}},
-     {"stats": {"decoder.pkts": 7, "decoder.event.ipv4.trunc_pkt": 1}}
+     {"stats": {"decoder.pkts": 7, "decoder.event.ipv4.trunc_pkt": 1}},
+     {"file": "fast.log", "match": "\\[1:1001:2\\]", "count": 1}
    ]}
 
 "where" selects events whose dotted fields equal the given values; "count"
 is how many must match; "fields" must hold in every selected event. A value
 of null in "fields" or "where" means "the field is absent". "stats" is
 checked against the last stats event (the final totals); a dotted name is
-looked up whole first, then split on dots.
+looked up whole first, then split on dots. "file" counts the lines of a file
+in the log directory (e.g. fast.log) that match the regular expression
+"match" (re.search; every line when absent) against "count"/"min_count".
 
 Each case runs in every runmode; the flow events of the runs must be the same.
 Prints one line per failure and a closing "N passed, N failed[, N skipped]".
@@ -30,6 +36,7 @@ env:   CARACAL (binary), TOP_SRCDIR, TOP_BUILDDIR, KEEP=1 (keep the temp dir)
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,6 +153,20 @@ class Runner:
             return os.path.join(SHARED, "pcaps", rel), None, None
         return None, None, "unknown capture kind in %r" % spec
 
+    @staticmethod
+    def resolve_args(args):
+        """Returns (args with shared:/repo: paths resolved, skip_reason)."""
+        out = []
+        for a in args:
+            if isinstance(a, str) and a.startswith("shared:"):
+                if not os.path.isdir(SHARED):
+                    return None, "shared files absent (%s)" % os.path.normpath(SHARED)
+                a = os.path.join(SHARED, a[len("shared:"):])
+            elif isinstance(a, str) and a.startswith("repo:"):
+                a = os.path.join(TOP_SRCDIR, a[len("repo:"):])
+            out.append(a)
+        return out, None
+
     def fail(self, case, msg):
         self.failures.append("FAIL %s: %s" % (case, msg))
         print("FAIL %s: %s" % (case, msg), flush=True)
@@ -154,7 +175,7 @@ class Runner:
         logdir = os.path.join(self.tmp, "%s.%s" % (name, runmode))
         os.makedirs(logdir, exist_ok=True)
         args = [CARACAL, "-r", capture, "-l", logdir]
-        extra = list(case.get("args", []))
+        extra, _ = self.resolve_args(case.get("args", []))
         if "-c" not in extra:
             args += ["-c", os.path.join(TOP_SRCDIR, "etc", "caracal.yaml")]
         if case.get("rules") is not None:
@@ -174,10 +195,31 @@ class Runner:
         if self.verbose:
             print("  $ %s  -> %s" % (" ".join(args), rc))
         events, bad = read_eve(os.path.join(logdir, "eve.json"))
-        return rc, out, events, bad
+        return rc, out, events, bad, logdir
 
-    def check_expect(self, label, exp, events):
+    def check_file(self, label, exp, logdir):
+        path = os.path.join(logdir, exp["file"])
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            self.fail(label, "%s: cannot read: %s" % (exp["file"], e.strerror))
+            return 1
+        pat = exp.get("match")
+        n = sum(1 for l in lines if pat is None or re.search(pat, l))
+        what = "%s lines%s" % (exp["file"], (" matching " + json.dumps(pat)) if pat else "")
+        if "count" in exp and n != exp["count"]:
+            self.fail(label, "%s: expected %d, got %d" % (what, exp["count"], n))
+            return 1
+        if "min_count" in exp and n < exp["min_count"]:
+            self.fail(label, "%s: expected >= %d, got %d" % (what, exp["min_count"], n))
+            return 1
+        return 0
+
+    def check_expect(self, label, exp, events, logdir=None):
         nfail = 0
+        if "file" in exp:
+            return self.check_file(label, exp, logdir)
         if "stats" in exp:
             stats = [e for e in events if e.get("event_type") == "stats"]
             if not stats:
@@ -232,11 +274,15 @@ class Runner:
         if not os.path.exists(capture):
             self.fail(name, "capture not found: %s" % capture)
             return "fail"
+        args, skip = self.resolve_args(case.get("args", []))
+        if skip:
+            print("SKIP %s: %s" % (name, skip))
+            return "skip"
         nfail = 0
         flows = {}
         for runmode in case.get("runmodes", ["single", "workers"]):
             label = "%s [%s]" % (name, runmode)
-            rc, out, events, bad = self.run_caracal(name, case, capture, runmode)
+            rc, out, events, bad, logdir = self.run_caracal(name, case, capture, runmode)
             want_rc = case.get("expect_exit", 0)
             if rc != want_rc:
                 tail = " | ".join(out.strip().splitlines()[-3:])
@@ -251,7 +297,7 @@ class Runner:
                 self.fail(label, "eve.json: %d line(s) are not JSON" % bad)
                 nfail += 1
             for exp in case.get("expect", []):
-                nfail += self.check_expect(label, exp, events)
+                nfail += self.check_expect(label, exp, events, logdir)
             flows[runmode] = sorted(flow_key(e) for e in events if e.get("event_type") == "flow")
         modes = list(flows)
         for other in modes[1:]:
