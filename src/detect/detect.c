@@ -150,6 +150,14 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
     if ((s->threshold || s->detection_filter || dt->de->b->tcfg) &&
         !threshold_allows(dt->rt, dt->de->b->tcfg, s, p, &action)) {
         res->suppressed++;
+        /* limit and both only quiet the alert: a drop still drops. */
+        if (s->threshold && !s->detection_filter &&
+            (s->threshold->type == THR_LIMIT || s->threshold->type == THR_BOTH)) {
+            if (action == ACTION_DROP || action == ACTION_REJECT)
+                res->drop = true;
+            if (action == ACTION_REJECT)
+                res->reject = true;
+        }
         return true;
     }
     if (action == ACTION_PASS) {

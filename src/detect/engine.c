@@ -81,12 +81,27 @@ static int action_rank(int action)
     }
 }
 
+/* Within an action: rules that set flowbits/xbits/flowints first, then
+ * rules that read them, so a reader sees what a setter did to the same packet. */
+static int state_rank(const struct sig *s)
+{
+    if (s->flags & SIG_HAS_POST_MATCH)
+        return 0;
+    for (const struct sm *m = s->pkt; m; m = m->next)
+        if (m->type == SM_FLOWBITS || m->type == SM_XBITS || m->type == SM_FLOWINT)
+            return 1;
+    return 2;
+}
+
 static int sig_order(const void *a, const void *b)
 {
     const struct sig *x = *(struct sig *const *)a, *y = *(struct sig *const *)b;
     int ra = action_rank(x->action), rb = action_rank(y->action);
     if (ra != rb)
         return ra - rb;
+    int sa = state_rank(x), sb = state_rank(y);
+    if (sa != sb)
+        return sa - sb;
     if (x->priority != y->priority)
         return x->priority - y->priority;
     return x->num < y->num ? -1 : x->num > y->num;
@@ -137,7 +152,12 @@ static void pattern_set_free(struct pattern_set *ps)
 
 static uint64_t pattern_set_key(const struct pattern_set *ps)
 {
+    /* A database is only valid for the Hyperscan version and CPU that built it. */
+    hs_platform_info_t plat;
+    memset(&plat, 0, sizeof plat);
+    hs_populate_platform(&plat);
     uint64_t h = hash_bytes(hs_version(), strlen(hs_version()), 0x6361726163616cULL);
+    h = hash_bytes(&plat, sizeof plat, h);
     for (unsigned i = 0; i < ps->n; i++) {
         uint64_t meta[3] = { ps->lens[i], ps->flags[i], ps->ids[i] };
         h = hash_bytes(meta, sizeof meta, h);
@@ -584,7 +604,11 @@ struct detect_engine *detect_engine_load(const struct conf *c, const char *const
 
     bool caching = true;
     char err[512];
-    conf_get_bool(c, "detect.sgh-mpm-caching", true, &caching, err, sizeof err);
+    if (conf_get_bool(c, "detect.sgh-mpm-caching", true, &caching, err, sizeof err) < 0) {
+        log_error("%s", err);
+        detect_engine_free(de);
+        return NULL;
+    }
     char dirbuf[4096];
     const char *dir;
     default_cache_dir(dirbuf, sizeof dirbuf);

@@ -227,7 +227,10 @@ int main(int argc, char **argv)
 
     if (o.test_mode) {
         bool strict = false;
-        conf_get_bool(conf, "detect.strict-rules", false, &strict, err, sizeof err);
+        if (conf_get_bool(conf, "detect.strict-rules", false, &strict, err, sizeof err) < 0) {
+            log_error("%s", err);
+            strict = true; /* a bad value must not make -T more lenient */
+        }
         printf("caracal: configuration %s is valid\n", conf->file ? conf->file : "(built-in defaults)");
         detect_report_print(stdout, &rep);
         printf("rule load: %.2f s parsing, %.2f s building (%u Hyperscan databases compiled, "

@@ -224,6 +224,19 @@ static void tcp_flags_hex(uint8_t flags, char *buf, size_t len)
     snprintf(buf, len, "%02x", flags);
 }
 
+/* The flow object's counters and start, shared by flow and alert events. */
+static json_t *flow_counters(const struct flow *f)
+{
+    char buf[TIMEFMT_LEN];
+    json_t *fl = json_object();
+    json_object_set_new(fl, "pkts_toserver", json_integer((json_int_t)f->pkts[0]));
+    json_object_set_new(fl, "pkts_toclient", json_integer((json_int_t)f->pkts[1]));
+    json_object_set_new(fl, "bytes_toserver", json_integer((json_int_t)f->bytes[0]));
+    json_object_set_new(fl, "bytes_toclient", json_integer((json_int_t)f->bytes[1]));
+    json_object_set_new(fl, "start", json_string(timefmt_eve(&f->start, buf, sizeof buf)));
+    return fl;
+}
+
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
 {
     /* Like Suricata, a flow event is stamped with the flow's start. */
@@ -236,12 +249,7 @@ json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
     add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
                   f->key.port[s], f->key.proto, ports);
 
-    json_t *fl = json_object();
-    json_object_set_new(fl, "pkts_toserver", json_integer((json_int_t)f->pkts[0]));
-    json_object_set_new(fl, "pkts_toclient", json_integer((json_int_t)f->pkts[1]));
-    json_object_set_new(fl, "bytes_toserver", json_integer((json_int_t)f->bytes[0]));
-    json_object_set_new(fl, "bytes_toclient", json_integer((json_int_t)f->bytes[1]));
-    json_object_set_new(fl, "start", json_string(timefmt_eve(&f->start, buf, sizeof buf)));
+    json_t *fl = flow_counters(f);
     json_object_set_new(fl, "end", json_string(timefmt_eve(&f->last, buf, sizeof buf)));
     json_object_set_new(fl, "age", json_integer((json_int_t)(f->last.tv_sec - f->start.tv_sec)));
     json_object_set_new(fl, "state", json_string(flow_state_name(f->state)));
@@ -365,16 +373,8 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     if ((opts & EVE_ALERT_METADATA) && a->metadata)
         json_object_set_new(al, "metadata", json_deep_copy(a->metadata));
     json_object_set_new(ev, "alert", al);
-    if (f) {
-        char buf[TIMEFMT_LEN];
-        json_t *fl = json_object();
-        json_object_set_new(fl, "pkts_toserver", json_integer((json_int_t)f->pkts[0]));
-        json_object_set_new(fl, "pkts_toclient", json_integer((json_int_t)f->pkts[1]));
-        json_object_set_new(fl, "bytes_toserver", json_integer((json_int_t)f->bytes[0]));
-        json_object_set_new(fl, "bytes_toclient", json_integer((json_int_t)f->bytes[1]));
-        json_object_set_new(fl, "start", json_string(timefmt_eve(&f->start, buf, sizeof buf)));
-        json_object_set_new(ev, "flow", fl);
-    }
+    if (f)
+        json_object_set_new(ev, "flow", flow_counters(f));
     const uint8_t *pl = p->data + p->payload_off;
     if (opts & EVE_ALERT_PAYLOAD)
         json_object_set_new(ev, "payload", base64_string(pl, p->payload_len));

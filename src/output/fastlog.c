@@ -47,12 +47,13 @@ void fastlog_format(char *buf, size_t len, const struct packet *p, const struct 
         snprintf(sp, sizeof sp, ":%u", p->sp);
         snprintf(dp, sizeof dp, ":%u", p->dp);
     }
+    /* Offline nothing is really dropped: "would drop", as Suricata writes it. */
     bool blocked = strcmp(a->action, "blocked") == 0;
     snprintf(buf, len,
              "%02d/%02d/%04d-%02d:%02d:%02d.%06ld  %s[**] [%u:%u:%u] %s [**] "
              "[Classification: %s] [Priority: %d] {%s} %s%s -> %s%s\n",
              tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (long)p->ts.tv_usec, blocked ? "[Drop] " : "", a->gid, a->sid, a->rev, a->msg,
+             (long)p->ts.tv_usec, blocked ? "[wDrop] " : "", a->gid, a->sid, a->rev, a->msg,
              a->category && *a->category ? a->category : "(null)", a->severity, pn, src, sp,
              dst, dp);
 }

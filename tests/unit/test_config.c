@@ -971,7 +971,11 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_true(s.eve_enabled);
     assert_string_equal(s.eve_filename, "eve.json");
     assert_int_equal(s.eve_buffer, 64 * 1024);
-    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_types,
+                     EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA);
+    assert_true(s.fast_enabled);
+    assert_string_equal(s.fast_filename, "fast.log");
     assert_true(s.stats_enabled);
     assert_int_equal(s.stats_interval, 8);
     assert_string_equal(s.log_dir, "/var/log/caracal");

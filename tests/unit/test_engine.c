@@ -397,8 +397,7 @@ static void test_fast_pattern_choice(void **state)
     assert_true(alerted(2));
     /* sid 3: the negated content keeps it quiet even though its fast pattern is there */
     detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 80, "gg ffffffffffffffffffff"));
-    assert_false(alerted(3));
-    assert_false(alerted(5));
+    assert_string_equal(alert_sids(), "4,5");
     detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 80, "gg hhhh"));
     assert_string_equal(alert_sids(), "3,4");
     detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 80, "iiiiiiiiii"));
@@ -406,6 +405,27 @@ static void test_fast_pattern_choice(void **state)
     /* nothing without a payload for payload rules; dsize:>0 neither */
     detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 80, NULL));
     assert_int_equal(F->res.nalerts, 0);
+}
+
+static void test_fast_pattern_chop(void **state)
+{
+    (void)state;
+    load("alert tcp any any -> any any (content:\"abcdefgh\"; fast_pattern:2,3; sid:1;)\n"
+         "alert tcp any any -> any any (content:\"ABCDEFGH\"; nocase; fast_pattern:5,3; "
+         "sid:2;)\n");
+    assert_int_equal(F->rep.loaded, 2);
+    const struct sig *s = sig_by_sid(1);
+    assert_true(s->fp->flags & CONTENT_FP_CHOP);
+    assert_int_equal(s->fp->fp_chop_off, 2);
+    assert_int_equal(s->fp->fp_chop_len, 3);
+    struct pkt k;
+    /* the chopped part alone makes a candidate, not an alert */
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "xx cde fgh xx"));
+    assert_int_equal(F->res.nalerts, 0);
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "xx abcdefgh xx"));
+    assert_string_equal(alert_sids(), "1,2");
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "xx AbCdEfGh xx"));
+    assert_string_equal(alert_sids(), "2");
 }
 
 static void test_fast_pattern_other_conditions_fail(void **state)
@@ -594,7 +614,7 @@ static void test_address_index(void **state)
     (void)state;
     load("alert ip [10.1.1.1,10.1.1.5,192.168.7.0/24] any -> any any (msg:\"src\"; sid:1;)\n"
          "alert ip any any -> [10.2.2.2,10.2.2.3] any (msg:\"dst\"; sid:2;)\n"
-         "alert ip [10.0.0.0/8,172.16.0.0/12] any -> any any (msg:\"wide\"; sid:3;)\n"
+         "alert ip [10.0.0.0/8,172.16.0.0/12,96.0.0.0/3] any -> any any (msg:\"wide\"; sid:3;)\n"
          "alert ip [10.3.3.3] any <> any any (msg:\"bidir\"; sid:4;)\n"
          "alert tcp 10.4.4.4 any -> any 80 (msg:\"tcp src port\"; sid:5;)\n"
          "alert ip [10.1.1.1,10.1.1.2] any -> [10.2.2.2] any (msg:\"both\"; sid:6;)\n"
@@ -656,6 +676,10 @@ static void test_address_index(void **state)
     assert_string_equal(alert_sids(), "3");
     detect(udp(&k, "172.32.0.0", 1, "1.1.1.1", 2, "p"));
     assert_int_equal(F->res.nalerts, 0);
+    detect(udp(&k, "127.255.255.255", 1, "1.1.1.1", 2, "p"));
+    assert_string_equal(alert_sids(), "3");
+    detect(udp(&k, "95.255.255.255", 1, "1.1.1.1", 2, "p"));
+    assert_int_equal(F->res.nalerts, 0);
     /* <>: both ways */
     detect(udp(&k, "10.3.3.3", 1, "1.1.1.1", 2, "p"));
     assert_string_equal(alert_sids(), "3,4");
@@ -708,6 +732,32 @@ static void test_address_index_many(void **state)
     assert_int_equal(F->res.nalerts, DETECT_MAX_ALERTS);
     assert_int_equal(F->res.overflow, 200 - DETECT_MAX_ALERTS);
     assert_int_equal(F->res.alerts[0].sid, 1000);
+}
+
+static void test_address_index_home_net(void **state)
+{
+    (void)state;
+    /* $HOME_NET-sized sets (about 17.9 M addresses) are indexed; any and
+     * $EXTERNAL_NET (which covers IPv6) are not */
+    load("alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:\"out\"; sid:1;)\n"
+         "alert tcp $EXTERNAL_NET any -> $HOME_NET 445 (msg:\"in\"; sid:2;)\n"
+         "alert tcp any any -> any 23 (msg:\"any\"; sid:3;)\n");
+    assert_int_equal(F->rep.loaded, 3);
+    const struct sig_group *g = &F->de->groups[GRP_TCP][0];
+    assert_int_equal(g->nnofp, 1);
+    assert_true(g->by_src.nbounds > 0);
+    assert_true(g->by_dst.nbounds > 0);
+    struct pkt k;
+    detect(tcp(&k, "192.168.1.1", 1, "8.8.8.8", 445, NULL));
+    assert_string_equal(alert_sids(), "1");
+    detect(tcp(&k, "8.8.8.8", 1, "10.255.255.255", 445, NULL));
+    assert_string_equal(alert_sids(), "2");
+    detect(tcp(&k, "8.8.8.8", 1, "172.32.0.1", 445, NULL));
+    assert_int_equal(F->res.nalerts, 0);
+    detect(tcp(&k, "172.16.0.0", 1, "10.0.0.1", 23, NULL));
+    assert_string_equal(alert_sids(), "3");
+    detect(tcp(&k, "2001:db8::1", 1, "2001:db8::2", 445, NULL));
+    assert_int_equal(F->res.nalerts, 0);
 }
 
 /* ---- Flow keywords --------------------------------------------------------------------- */
@@ -794,6 +844,96 @@ static void test_flow_keywords(void **state)
     /* groups by direction: the to_client rule is only in the to-client group */
     assert_int_equal(F->de->groups[GRP_TCP][0].nfp, 3);
     assert_int_equal(F->de->groups[GRP_TCP][1].nfp, 3);
+}
+
+
+/* A rule that checks a flowbit set by another rule on the same packet. */
+static void flowbits_same_packet(const char *reader_extra)
+{
+    struct flow_config cfg;
+    flow_config_defaults(&cfg);
+    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    assert_non_null(F->ft);
+    char rules[1024];
+    snprintf(rules, sizeof rules,
+             "alert tcp any any -> any any (msg:\"setter\"; content:\"login\"; "
+             "flowbits:set,logged_in; flowbits:noalert; sid:1;)\n"
+             "alert tcp any any -> any any (msg:\"reader\"; content:\"login\"; "
+             "flowbits:isset,logged_in; %s sid:2;)\n",
+             reader_extra);
+    load(rules);
+    assert_int_equal(F->rep.loaded, 2);
+    struct pkt k;
+    int dir;
+    struct packet *p = tcp(&k, "10.0.0.1", 1000, "10.0.0.2", 2000, "login");
+    struct flow *f = flow_of(p, &dir);
+    detect_packet(F->dt, p, f, dir, &F->res);
+    detect_flow_free(f);
+    f->dstate = NULL;
+}
+
+static void test_flowbits_same_packet(void **state)
+{
+    (void)state;
+    flowbits_same_packet("");
+    assert_string_equal(alert_sids(), "2");
+}
+
+/* Suricata orders by action, then flowbits (setters before readers), then
+ * priority (detect-engine-sigorder.c): the reader alerts even when its
+ * priority is higher than the setter's. */
+static void test_flowbits_setter_runs_before_reader(void **state)
+{
+    (void)state;
+    flowbits_same_packet("classtype:trojan-activity;");
+    assert_string_equal(alert_sids(), "2");
+}
+
+static void test_threshold_suppressed(void **state)
+{
+    (void)state;
+    load("alert tcp any any -> any any (msg:\"limited\"; content:\"lim\"; "
+         "threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n"
+         "drop tcp any any -> any any (msg:\"limited drop\"; content:\"dlim\"; "
+         "threshold:type limit, track by_src, count 1, seconds 60; sid:2;)\n");
+    struct pkt k;
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "lim"));
+    assert_string_equal(alert_sids(), "1");
+    assert_int_equal(F->res.suppressed, 0);
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "lim"));
+    assert_int_equal(F->res.nalerts, 0);
+    assert_int_equal(F->res.suppressed, 1);
+    detect(tcp(&k, "10.0.0.3", 1, "10.0.0.2", 2, "lim"));
+    assert_string_equal(alert_sids(), "1");
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "dlim"));
+    assert_string_equal(alert_sids(), "2"); /* sid 1 ("lim") stays limited */
+    assert_int_equal(F->res.suppressed, 1);
+    assert_true(F->res.drop);
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "dlim"));
+    assert_int_equal(F->res.nalerts, 0);
+    assert_int_equal(F->res.suppressed, 2);
+}
+
+/* Suricata: "For limit, backoff and both, rule actions drop (IPS mode) and
+ * reject are applied to each packet (not only the one that meets the limit
+ * condition)" -- only the alert is limited. */
+static void test_threshold_limited_drop_still_drops(void **state)
+{
+    (void)state;
+    load("drop tcp any any -> any any (msg:\"limited drop\"; content:\"d\"; "
+         "threshold:type limit, track by_src, count 1, seconds 60; sid:2;)\n"
+         "reject tcp any any -> any any (msg:\"limited reject\"; content:\"r\"; "
+         "threshold:type limit, track by_src, count 1, seconds 60; sid:3;)\n");
+    struct pkt k;
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "d"));
+    assert_true(F->res.drop);
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "d"));
+    assert_int_equal(F->res.nalerts, 0);
+    assert_true(F->res.drop);
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "r"));
+    detect(tcp(&k, "10.0.0.1", 1, "10.0.0.2", 2, "r"));
+    assert_int_equal(F->res.nalerts, 0);
+    assert_true(F->res.reject);
 }
 
 /* ---- Protocols ------------------------------------------------------------------------ */
@@ -1147,6 +1287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_engine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_pattern_choice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_pattern_chop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_pattern_other_conditions_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nocase_fast_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_action_order, setup, teardown),
@@ -1155,7 +1296,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alert_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_address_index_home_net, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flow_keywords, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flowbits_same_packet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_suppressed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flowbits_setter_runs_before_reader, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_limited_drop_still_drops, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_icmp_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ip_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_reuse, setup, teardown),
