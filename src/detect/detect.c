@@ -142,6 +142,8 @@ static uint32_t ipv4_value(const struct ip_addr *a)
 static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct packet *p,
                      struct flow *f, int dir, struct detect_result *res)
 {
+    if ((s->flags & SIG_IPONLY) && f != NULL && f->pkts[dir] > 1)
+        return true; /* decided on the direction's first packet */
     if (!sig_match(dt, s, p, f, dir))
         return true;
     if (s->post)

@@ -120,6 +120,7 @@ enum sig_action { ACTION_ALERT, ACTION_DROP, ACTION_REJECT, ACTION_PASS };
 #define SIG_FLOW_NO_FRAG 0x1000u
 #define SIG_HAS_POST_MATCH 0x2000u /* flowbits set/unset/toggle, xbits set, flowint changes */
 #define SIG_ICMP_ANY_VER 0x4000u   /* protocol icmp: ICMPv4 and ICMPv6 */
+#define SIG_IPONLY 0x8000u         /* addresses only: checked once per flow direction */
 
 struct threshold_spec {
     enum { THR_LIMIT, THR_THRESHOLD, THR_BOTH, THR_DETECTION_FILTER } type;

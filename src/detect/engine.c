@@ -69,6 +69,17 @@ static bool sig_is_packet_only(const struct sig *s)
     return true;
 }
 
+/* A rule that says nothing but addresses: like Suricata, caracal checks it
+ * on the first packet of each direction of a flow, not on every packet. */
+static bool sig_is_ip_only(const struct sig *s)
+{
+    if (s->pkt || s->post || s->buffers_mask || !port_set_is_any(s->sp) ||
+        !port_set_is_any(s->dp))
+        return false;
+    return !(s->flags & (SIG_FLOW_TOSERVER | SIG_FLOW_TOCLIENT | SIG_FLOW_ESTABLISHED |
+                         SIG_FLOW_NOT_ESTABLISHED | SIG_FLOW_ONLY_FRAG | SIG_FLOW_NO_FRAG));
+}
+
 /* ---- Ordering ------------------------------------------------------------ */
 
 static int action_rank(int action)
@@ -464,6 +475,8 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         }
         s->fp = choose_fast_pattern(s);
         s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
+        if (sig_is_ip_only(s))
+            s->flags |= SIG_IPONLY;
         /* Without a fast pattern: index by a narrow source or destination. */
         int side = -1;
         if (!s->fp && !(s->flags & SIG_BIDIR)) {

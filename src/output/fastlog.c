@@ -46,6 +46,9 @@ void fastlog_format(char *buf, size_t len, const struct packet *p, const struct 
     if (p->flags & PKT_HAS_PORTS) {
         snprintf(sp, sizeof sp, ":%u", p->sp);
         snprintf(dp, sizeof dp, ":%u", p->dp);
+    } else if (p->proto == 1 || p->proto == 58) { /* ICMP type and code where ports go */
+        snprintf(sp, sizeof sp, ":%u", p->icmp.type);
+        snprintf(dp, sizeof dp, ":%u", p->icmp.code);
     }
     /* Offline nothing is really dropped: "would drop", as Suricata writes it. */
     bool blocked = strcmp(a->action, "blocked") == 0;
