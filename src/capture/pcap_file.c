@@ -69,7 +69,8 @@ static int list_inputs(const char *path, struct file_list *fl)
         }
     }
     closedir(d);
-    qsort(fl->paths, fl->n, sizeof *fl->paths, name_cmp);
+    if (fl->n > 1)
+        qsort(fl->paths, fl->n, sizeof *fl->paths, name_cmp);
     return 0;
 }
 

@@ -611,7 +611,8 @@ struct detect_engine *detect_engine_load(const struct conf *c, const char *const
     de->b->nsigs = de->b->cap = 0;
     for (unsigned i = 0; i < de->nsigs; i++)
         de->sigs[i]->num = i;
-    qsort(de->sigs, de->nsigs, sizeof *de->sigs, sig_order);
+    if (de->nsigs > 1)
+        qsort(de->sigs, de->nsigs, sizeof *de->sigs, sig_order);
     for (unsigned i = 0; i < de->nsigs; i++)
         de->sigs[i]->num = i;
 

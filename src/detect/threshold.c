@@ -302,7 +302,8 @@ int threshold_config_load(struct detect_build *b, const char *path, char *err, s
         }
     }
     fclose(fp);
-    qsort(t->e, t->n, sizeof *t->e, entry_order);
+    if (t->n > 1)
+        qsort(t->e, t->n, sizeof *t->e, entry_order);
     t->nglobal = 0;
     while (t->nglobal < t->n && t->e[t->nglobal].sid == 0)
         t->nglobal++;
