@@ -73,6 +73,7 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
             .action = alert_action_name(a->action),
             .msg = a->msg, .category = a->category, .severity = a->severity,
             .metadata = a->metadata,
+            .target = a->target,
         };
         if ((w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL) {
             json_t *ev = eve_alert_event(p, f, dir, &info, w->alert_opts);

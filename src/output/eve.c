@@ -350,6 +350,18 @@ static json_t *printable_string(const uint8_t *d, size_t n)
     return j;
 }
 
+/* {"ip": ..., "port": ...} of the packet's source (src) or destination. */
+static json_t *endpoint_object(const struct packet *p, bool dst)
+{
+    char a[64];
+    decode_addr_str(p->ip_ver, dst ? &p->dst : &p->src, a, sizeof a);
+    json_t *o = json_object();
+    json_object_set_new(o, "ip", json_string(a));
+    if (p->flags & PKT_HAS_PORTS)
+        json_object_set_new(o, "port", json_integer(dst ? p->dp : p->sp));
+    return o;
+}
+
 json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
                         const struct eve_alert_info *a, unsigned opts)
 {
@@ -372,6 +384,12 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     json_object_set_new(al, "severity", json_integer(a->severity));
     if ((opts & EVE_ALERT_METADATA) && a->metadata)
         json_object_set_new(al, "metadata", json_deep_copy(a->metadata));
+    if (a->target && (p->flags & PKT_HAS_TUPLE)) {
+        /* target:dest_ip makes the packet's destination the target. */
+        bool dst_is_target = strcmp(a->target, "dest_ip") == 0;
+        json_object_set_new(al, "source", endpoint_object(p, !dst_is_target));
+        json_object_set_new(al, "target", endpoint_object(p, dst_is_target));
+    }
     json_object_set_new(ev, "alert", al);
     if (f)
         json_object_set_new(ev, "flow", flow_counters(f));

@@ -37,6 +37,7 @@ struct eve_alert_info {
     const char *category;
     int severity;
     const json_t *metadata;
+    const char *target;       /* the rule's target: "src_ip", "dest_ip" or NULL */
 };
 
 struct eve_sink {
