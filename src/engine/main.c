@@ -277,7 +277,7 @@ int main(int argc, char **argv)
     struct run_report run;
     int rc = runmode_run_pcap(&s, &ro, &run);
     if (rc == 0)
-        summary_print(stdout, &run, ro.eve_path);
+        summary_print(stdout, &run, ro.eve_path, ro.fast_path);
     detect_engine_free(de);
     detect_report_free(&rep);
     rule_files_free(&rf);

@@ -31,7 +31,8 @@ static void print_list(FILE *out, const char *label, struct named_count *items, 
     fprintf(out, "%s\n", first ? "none" : "");
 }
 
-void summary_print(FILE *out, const struct run_report *rep, const char *eve_path)
+void summary_print(FILE *out, const struct run_report *rep, const char *eve_path,
+                   const char *fast_path)
 {
     const uint64_t *c = rep->total.c;
     double secs = rep->wall_seconds > 0 ? rep->wall_seconds : 1e-9;
@@ -42,6 +43,9 @@ void summary_print(FILE *out, const struct run_report *rep, const char *eve_path
     if (eve_path)
         fprintf(out, "  %-11s%s (%llu events)\n", "eve.json:", eve_path,
                 (unsigned long long)rep->eve_events);
+    if (fast_path)
+        fprintf(out, "  %-11s%s (%llu alerts)\n", "fast.log:", fast_path,
+                (unsigned long long)c[STAT_DETECT_ALERT]);
     struct named_count flows[] = {
         { "tcp", c[STAT_FLOW_TCP] }, { "udp", c[STAT_FLOW_UDP] },
         { "icmpv4", c[STAT_FLOW_ICMPV4] }, { "icmpv6", c[STAT_FLOW_ICMPV6] },

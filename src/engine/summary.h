@@ -6,6 +6,7 @@
 
 #include "engine/runmode.h"
 
-void summary_print(FILE *out, const struct run_report *rep, const char *eve_path);
+void summary_print(FILE *out, const struct run_report *rep, const char *eve_path,
+                   const char *fast_path);
 
 #endif
