@@ -123,7 +123,19 @@ static bool decode_raw(struct decode_ctx *dc, struct packet *p, uint32_t len)
     }
 }
 
+static void decode_any(struct decode_ctx *dc, struct packet *p, bool pseudo);
+
 void decode_packet(struct decode_ctx *dc, struct packet *p)
+{
+    decode_any(dc, p, false);
+}
+
+void decode_pseudo_packet(struct decode_ctx *dc, struct packet *p)
+{
+    decode_any(dc, p, true);
+}
+
+static void decode_any(struct decode_ctx *dc, struct packet *p, bool pseudo)
 {
     p->flags = 0;
     p->ip_ver = 0;
@@ -140,9 +152,13 @@ void decode_packet(struct decode_ctx *dc, struct packet *p)
     memset(&p->src, 0, sizeof p->src);
     memset(&p->dst, 0, sizeof p->dst);
 
-    stats_inc(dc->stats, STAT_DECODER_PKTS);
-    stats_add(dc->stats, STAT_DECODER_BYTES, p->caplen);
-    stats_max(dc->stats, STAT_DECODER_MAX_PKT_SIZE, p->caplen);
+    if (pseudo) {
+        p->flags = PKT_PSEUDO;
+    } else {
+        stats_inc(dc->stats, STAT_DECODER_PKTS);
+        stats_add(dc->stats, STAT_DECODER_BYTES, p->caplen);
+        stats_max(dc->stats, STAT_DECODER_MAX_PKT_SIZE, p->caplen);
+    }
 
     bool ok;
     uint32_t len = p->caplen;

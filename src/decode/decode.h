@@ -38,6 +38,7 @@ struct stats;
 #define PKT_HAS_PORTS 0x0010u     /* sp/dp are set (TCP, UDP) */
 #define PKT_TUNNELED 0x0020u
 #define PKT_INVALID 0x0040u       /* a layer could not be decoded */
+#define PKT_PSEUDO 0x0080u        /* built by caracal (reassembled), not captured */
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -116,6 +117,9 @@ bool decode_link_supported(int linktype);
 
 /* Decodes p->data[0..caplen); p's capture fields must be set. */
 void decode_packet(struct decode_ctx *dc, struct packet *p);
+/* Decodes a packet that caracal built itself (a reassembled datagram): like
+ * decode_packet, but it does not count as a captured packet. */
+void decode_pseudo_packet(struct decode_ctx *dc, struct packet *p);
 
 /* Records an event on the packet and counts it. */
 void decode_set_event(struct decode_ctx *dc, struct packet *p, int ev);

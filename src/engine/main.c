@@ -207,6 +207,7 @@ int main(int argc, char **argv)
     struct settings s;
     if (settings_load(&s, conf, err, sizeof err) < 0) {
         log_error("%s", err);
+        settings_release(&s);
         conf_free(conf);
         return EXIT_FAILURE;
     }
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
         if (de == NULL) {
             log_error("the detection engine could not be built");
             rule_files_free(&rf);
+            settings_release(&s);
             conf_free(conf);
             return EXIT_FAILURE;
         }
@@ -240,6 +242,7 @@ int main(int argc, char **argv)
         detect_engine_free(de);
         detect_report_free(&rep);
         rule_files_free(&rf);
+        settings_release(&s);
         conf_free(conf);
         return rc;
     }
@@ -253,6 +256,7 @@ int main(int argc, char **argv)
         detect_engine_free(de);
         detect_report_free(&rep);
         rule_files_free(&rf);
+        settings_release(&s);
         conf_free(conf);
         return EXIT_FAILURE;
     }
@@ -281,6 +285,7 @@ int main(int argc, char **argv)
     detect_engine_free(de);
     detect_report_free(&rep);
     rule_files_free(&rf);
+    settings_release(&s);
     conf_free(conf);
     if (rc < 0)
         return EXIT_FAILURE;

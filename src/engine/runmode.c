@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "decode/decode.h"
+#include "decode/defrag.h"
 #include "engine/worker.h"
 #include "flow/flow.h"
 #include "output/eve.h"
@@ -44,6 +45,9 @@ struct run {
     int64_t last_tick_sec;
     struct eve_sink *sink;
     struct worker_outputs out;
+    struct defrag_table *defrag;  /* the reader's: fragments meet before dispatch */
+    void (*deliver)(struct run *r, const struct packet *p);
+    void (*restart)(struct run *r);
     struct capture_progress prog;
     struct timespec started;
     /* management thread */
@@ -165,20 +169,14 @@ static bool time_went_back(struct run *r, const struct capture_pkt *cp)
            timeval_usec(&cp->ts) < timeval_usec(&r->last_ts);
 }
 
-static int single_cb(void *ctx, const struct capture_pkt *cp)
+static void deliver_single(struct run *r, const struct packet *p)
 {
-    struct run *r = ctx;
-    if (time_went_back(r, cp)) {
-        worker_restart_clock(r->single, &r->last_ts);
-        r->last_ts = cp->ts;
-    }
-    struct packet p;
-    fill_packet(&p, cp);
-    decode_packet(&r->dc, &p);
-    if (timeval_usec(&p.ts) > timeval_usec(&r->last_ts))
-        r->last_ts = p.ts;
-    worker_process(r->single, &p);
-    return 0;
+    worker_process(r->single, p);
+}
+
+static void restart_single(struct run *r)
+{
+    worker_restart_clock(r->single, &r->last_ts);
 }
 
 static void send_control(struct run *r, enum rec_kind kind)
@@ -192,40 +190,78 @@ static void send_control(struct run *r, enum rec_kind kind)
     }
 }
 
-static int workers_cb(void *ctx, const struct capture_pkt *cp)
+/* Hands a decoded packet to the worker that owns its flow. */
+static void deliver_workers(struct run *r, const struct packet *p)
 {
-    struct run *r = ctx;
-    if (time_went_back(r, cp)) {
-        send_control(r, REC_RESTART);
-        r->last_ts = cp->ts;
-        r->last_tick_sec = -1;
-    }
-    struct packet p;
-    fill_packet(&p, cp);
-    decode_packet(&r->dc, &p);
-    if (timeval_usec(&p.ts) > timeval_usec(&r->last_ts))
-        r->last_ts = p.ts;
     unsigned wi;
-    if (p.flags & PKT_HAS_TUPLE)
-        wi = (unsigned)(flow_hash_packet(&p) % r->nworkers);
+    if (p->flags & PKT_HAS_TUPLE)
+        wi = (unsigned)(flow_hash_packet(p) % r->nworkers);
     else
         wi = r->rr++ % r->nworkers;
     struct ring *ring = &r->wt[wi].ring;
-    struct ring_rec *rec = ring_reserve(ring, sizeof *rec + p.caplen);
+    struct ring_rec *rec = ring_reserve(ring, sizeof *rec + p->caplen);
     if (rec == NULL) { /* larger than the ring: ring-size is at least 1mb, so never */
         stats_inc(&r->reader_stats, STAT_CAPTURE_ERRORS);
-        return 0;
+        return;
     }
     rec->kind = REC_PACKET;
-    rec->p = p;
-    memcpy(rec + 1, p.data, p.caplen);
+    rec->p = *p;
+    memcpy(rec + 1, p->data, p->caplen);
     ring_commit(ring);
     /* Once per second of capture time, idle workers learn the time. */
     if (r->last_ts.tv_sec > r->last_tick_sec) {
         r->last_tick_sec = r->last_ts.tv_sec;
         send_control(r, REC_TICK);
     }
+}
+
+static void restart_workers(struct run *r)
+{
+    send_control(r, REC_RESTART);
+    r->last_tick_sec = -1;
+}
+
+/*
+ * The reader's part, the same in both runmodes: decode, reassemble IP
+ * fragments, hand on. A fragment goes on as it is (counted, logged); the
+ * datagram it completes follows it as a packet of its own.
+ */
+static int reader_packet(struct run *r, const struct capture_pkt *cp)
+{
+    if (time_went_back(r, cp)) {
+        r->restart(r);
+        if (r->defrag)
+            defrag_flush(r->defrag);
+        r->last_ts = cp->ts;
+    }
+    struct packet p;
+    fill_packet(&p, cp);
+    decode_packet(&r->dc, &p);
+    if (timeval_usec(&p.ts) > timeval_usec(&r->last_ts))
+        r->last_ts = p.ts;
+    struct defrag_result res;
+    bool done = (p.flags & PKT_FRAGMENT) && r->defrag &&
+                defrag_packet(r->defrag, &r->dc, &p, &res) == DEFRAG_DONE;
+    r->deliver(r, &p);
+    if (done) {
+        struct packet dgram;
+        memset(&dgram, 0, sizeof dgram);
+        dgram.ts = p.ts;
+        dgram.caplen = dgram.wirelen = res.len;
+        dgram.linktype = LINK_RAW;
+        dgram.pcap_cnt = p.pcap_cnt;
+        dgram.data = res.data;
+        decode_pseudo_packet(&r->dc, &dgram);
+        dgram.vlan_cnt = p.vlan_cnt; /* the flow key includes the fragments' VLANs */
+        memcpy(dgram.vlan, p.vlan, sizeof dgram.vlan);
+        r->deliver(r, &dgram);
+    }
     return 0;
+}
+
+static int reader_cb(void *ctx, const struct capture_pkt *cp)
+{
+    return reader_packet(ctx, cp);
 }
 
 static void *worker_main(void *arg)
@@ -315,6 +351,8 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     if (workers) {
         r->nworkers = s->workers;
         r->dc.stats = &r->reader_stats;
+        r->deliver = deliver_workers;
+        r->restart = restart_workers;
         if (start_workers(r) < 0) {
             log_error("cannot start %u worker threads", r->nworkers);
             goto out;
@@ -324,14 +362,19 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
         if (r->single == NULL || worker_init(r->single, 0, 1, s, &r->out) < 0)
             goto out;
         r->dc.stats = &r->single->stats;
+        r->deliver = deliver_single;
+        r->restart = restart_single;
+    }
+    if (!capture_only && (r->defrag = defrag_new(&s->defrag, r->dc.stats)) == NULL) {
+        log_error("cannot set up IP defragmentation");
+        goto out;
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
 
     if (capture_only)
         rep->status = capture_pcap_count(o->input, &r->prog);
     else
-        rep->status = capture_pcap_run(o->input, workers ? workers_cb : single_cb, r, &r->prog,
-                                       &runmode_stop);
+        rep->status = capture_pcap_run(o->input, reader_cb, r, &r->prog, &runmode_stop);
 
     if (workers) {
         send_control(r, REC_END);
@@ -378,6 +421,7 @@ out:
         worker_destroy(r->single);
         free(r->single);
     }
+    defrag_free(r->defrag);
     eve_sink_close(r->sink);
     fastlog_close(r->out.fast);
     pthread_mutex_destroy(&r->mgmt_lock);

@@ -183,6 +183,68 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
     return 0;
 }
 
+/* "[a, b, ...]" or "a,b": networks given as one scalar. */
+static int add_policy_list(struct defrag_config *d, const char *text, int policy)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "[], \t", &save); tok; tok = strtok_r(NULL, "[], \t", &save))
+        if (defrag_config_add_policy(d, tok, policy) < 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * defrag: { memcap, timeout, max-frags, trackers } and
+ * host-os-policy: { POLICY: [CIDR, ...], ... } (Suricata's layout).
+ */
+static int load_defrag(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    struct defrag_config *d = &s->defrag;
+    defrag_config_init(d);
+    long v;
+    CHECK(conf_get_size(c, "defrag.memcap", d->memcap, &d->memcap, err, errlen));
+    if (d->memcap < 65536)
+        return range_error(c, "defrag.memcap", "must be at least 64kb", err, errlen);
+    CHECK(conf_get_int(c, "defrag.timeout", d->timeout_sec, 1, 3600, &v, err, errlen));
+    d->timeout_sec = (uint32_t)v;
+    CHECK(conf_get_int(c, "defrag.max-frags", d->max_frags, 1, 1 << 24, &v, err, errlen));
+    d->max_frags = (uint32_t)v;
+    CHECK(conf_get_int(c, "defrag.trackers", d->trackers_max, 1, 1 << 24, &v, err, errlen));
+    d->trackers_max = (uint32_t)v;
+    const struct conf_node *hop = conf_find(c, "host-os-policy");
+    for (const struct conf_node *pol = hop ? hop->child : NULL; pol; pol = pol->next) {
+        char where[512];
+        conf_node_where(pol, where, sizeof where);
+        int policy = defrag_policy_parse(pol->name);
+        if (policy < 0) {
+            snprintf(err, errlen, "%s: host-os-policy.%s: unknown policy", where, pol->name);
+            return -1;
+        }
+        for (const struct conf_node *net = pol->child; net; net = net->next) {
+            if (net->value == NULL || defrag_config_add_policy(d, net->value, policy) < 0) {
+                conf_node_where(net, where, sizeof where);
+                snprintf(err, errlen, "%s: host-os-policy.%s: bad network '%s'", where,
+                         pol->name, net->value ? net->value : "");
+                return -1;
+            }
+        }
+        if (pol->value && add_policy_list(d, pol->value, policy) < 0) {
+            /* --set host-os-policy.windows=[10.0.0.0/8,192.168.0.0/16] */
+            snprintf(err, errlen, "%s: host-os-policy.%s: bad network list '%s'", where,
+                     pol->name, pol->value);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void settings_release(struct settings *s)
+{
+    defrag_config_release(&s->defrag);
+}
+
 int settings_load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -246,6 +308,7 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
         CHECK(load_timeouts(c, names[i], &s->flow.timeouts[i], &d, err, errlen));
     }
 
+    CHECK(load_defrag(s, c, err, errlen));
     CHECK(load_eve(s, c, err, errlen));
     CHECK(load_fast(s, c, err, errlen));
     CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));

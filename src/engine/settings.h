@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "decode/decode.h"
+#include "decode/defrag.h"
 #include "engine/config.h"
 #include "flow/flow.h"
 
@@ -17,6 +18,7 @@ struct settings {
     size_t ring_size;
     struct decode_config decode;
     struct flow_config flow;  /* memcap is the total over all workers */
+    struct defrag_config defrag; /* with host-os-policy per destination */
     bool eve_enabled;
     const char *eve_filename; /* relative to the log dir unless absolute */
     size_t eve_buffer;
@@ -31,5 +33,7 @@ struct settings {
 
 /* Reads and checks every setting; on a bad value err names file, line and key. */
 int settings_load(struct settings *s, const struct conf *c, char *err, size_t errlen);
+/* Frees what settings_load allocated. */
+void settings_release(struct settings *s);
 
 #endif

@@ -309,8 +309,9 @@ struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, in
 {
     if (!(p->flags & PKT_HAS_TUPLE))
         return NULL;
-    /* Invalid packets and TCP/UDP without ports (a later fragment) get no flow. */
-    if ((p->flags & PKT_INVALID) ||
+    /* Invalid packets, TCP/UDP without ports and IP fragments get no flow:
+     * the datagram reassembled from the fragments does. */
+    if ((p->flags & (PKT_INVALID | PKT_FRAGMENT)) ||
         (!(p->flags & PKT_HAS_PORTS) && (p->proto == 6 || p->proto == 17)))
         return NULL;
     struct flow_key k;

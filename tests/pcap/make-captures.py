@@ -606,6 +606,68 @@ def cap_detect_repeat(out):
     write_pcap(out("detect-repeat.pcap"), LINK_ETHER, [(clk.tick(), pkt) for _ in range(10)])
 
 
+# ---------------------------------------------------------------- evasion: fragments
+
+FRAG_PAYLOAD = b"A" * 40 + b"EVIL-PAYLOAD-XYZ" + b"B" * 40
+
+
+def ipv4_fragments(src, dst, proto, l4, pieces, ident=0x4242):
+    """Raw IPv4 fragments of l4 (transport header + data); pieces: (offset, length[, data])
+    in bytes, offsets multiples of 8; data replaces the datagram's bytes when given."""
+    out = []
+    for piece in pieces:
+        off, length = piece[0], piece[1]
+        data = piece[2] if len(piece) > 2 else l4[off:off + length]
+        more = off + length < len(l4)
+        flags_off = (0x2000 if more else 0) | (off // 8)
+        hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, flags_off,
+                                    64, proto, 0, bytes(map(int, src.split("."))),
+                                    bytes(map(int, dst.split(".")))))
+        hdr[10:12] = struct.pack("!H", ipv4_csum(bytes(hdr)))
+        out.append(bytes(hdr) + data)
+    return out
+
+
+def cap_frag_evasion(out):
+    """A UDP datagram 198.18.0.1:40007 -> 198.19.0.1:7777 carrying "EVIL-PAYLOAD-XYZ",
+    whole and as IPv4/IPv6 fragments: in order, reversed, 8-byte pieces shuffled,
+    duplicated/overlapping with the same bytes, and overlapping with conflicting bytes."""
+    udp = bytes(UDP(sport=40007, dport=7777) / Raw(FRAG_PAYLOAD))
+    # let scapy fill the UDP checksum against the real addresses
+    udp = bytes(IP(src=C4, dst=S4, proto=17) / UDP(udp))[20:]
+    n = len(udp)
+
+    def write(name, frags):
+        clk = Clock()
+        write_pcap(out(name), LINK_ETHER, [(clk.tick(), eth(f)) for f in frags])
+
+    write("frag-whole.pcap", [bytes(IP(src=C4, dst=S4, id=0x4242) / UDP(udp))])
+    inorder = [(o, min(24, n - o)) for o in range(0, n, 24)]
+    write("frag-inorder.pcap", ipv4_fragments(C4, S4, 17, udp, inorder))
+    write("frag-reverse.pcap", ipv4_fragments(C4, S4, 17, udp, list(reversed(inorder))))
+    tiny = [(o, min(8, n - o)) for o in range(0, n, 8)]
+    order = [(i * 5) % len(tiny) for i in range(len(tiny))]  # a fixed shuffle (5 is coprime)
+    write("frag-tiny.pcap", ipv4_fragments(C4, S4, 17, udp, [tiny[i] for i in order]))
+    # A piece spanning two others, and a repeated piece: overlaps with identical bytes.
+    dup = [inorder[0], (24, 48), inorder[1], inorder[1], inorder[2]] + inorder[3:]
+    write("frag-overlap-same.pcap", ipv4_fragments(C4, S4, 17, udp, dup))
+    # The pattern sits at 48..64 of the UDP datagram (8 header + 40 'A').
+    # First the honest piece 48..72, then a conflicting one over 48..56 saying "GOOD-BYE":
+    # a "first" target keeps EVIL, a "last" target sees GOOD-BYE.
+    conflict = [(0, 24), (24, 24), (48, 24), (48, 8, b"GOOD-BYE"), (72, n - 72)]
+    write("frag-overlap-conflict.pcap", ipv4_fragments(C4, S4, 17, udp, conflict))
+    # IPv6: the same datagram in three fragments, reversed.
+    udp6 = bytes(IPv6(src=C6, dst=S6, nh=17) / UDP(sport=40007, dport=7777) / Raw(FRAG_PAYLOAD))[40:]
+    frags6 = []
+    for off in range(0, len(udp6), 40):
+        chunk = udp6[off:off + 40]
+        more = 1 if off + 40 < len(udp6) else 0
+        frags6.append(bytes(IPv6(src=C6, dst=S6) /
+                            IPv6ExtHdrFragment(nh=17, offset=off // 8, m=more, id=0x4242) /
+                            Raw(chunk)))
+    write("frag6-reverse.pcap", list(reversed(frags6)))
+
+
 # ---------------------------------------------------------------- demo
 
 def tls_client_hello(sni):
@@ -706,7 +768,7 @@ def main(argv):
     for fn in (cap_eth_tcp, cap_eth_udp, cap_eth_icmp, cap_ipv6, cap_ipv6_exthdrs, cap_vlan,
                cap_tunnels, cap_linktypes, cap_ipv4_malformed, cap_l4_malformed, cap_checksums,
                cap_bad_files, cap_detect_http, cap_detect_udp_bin, cap_detect_icmp,
-               cap_detect_dialog, cap_detect_repeat):
+               cap_detect_dialog, cap_detect_repeat, cap_frag_evasion):
         fn(out)
     return 0
 
