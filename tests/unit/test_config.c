@@ -599,8 +599,46 @@ static void settings_fail(const char *yaml, const char *want_prefix)
     struct settings s;
     char err[ERRLEN];
     assert_int_equal(settings_from(yaml, &s, NULL, err), -1);
+    settings_release(&s);
     if (strncmp(err, want_prefix, strlen(want_prefix)) != 0)
         fail_msg("error '%s' does not start with '%s'", err, want_prefix);
+}
+
+static void test_settings_defrag_and_host_os_policy(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    /* Defaults: Suricata's, linux everywhere, no per-network policy. */
+    assert_int_equal(settings_from("stats:\n  enabled: yes\n", &s, NULL, err), 0);
+    assert_int_equal(s.defrag.memcap, 32u << 20);
+    assert_int_equal(s.defrag.timeout_sec, 60);
+    assert_int_equal(s.defrag.default_policy, DEFRAG_POLICY_LINUX);
+    assert_int_equal(s.defrag.npolicies, 0);
+    settings_release(&s);
+
+    struct conf *c;
+    assert_int_equal(settings_from("defrag:\n  memcap: 1mb\n  timeout: 30\n"
+                                   "host-os-policy:\n  windows: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+                                   "  bsd: [192.168.1.0/24]\n",
+                                   &s, &c, err), 0);
+    assert_int_equal(s.defrag.memcap, 1u << 20);
+    assert_int_equal(s.defrag.timeout_sec, 30);
+    assert_int_equal(s.defrag.npolicies, 3);
+    settings_release(&s);
+    /* --set gives the list as one scalar. */
+    assert_int_equal(conf_set(c, "host-os-policy.first=[198.19.0.0/16,198.18.0.0/16]", err,
+                              sizeof err), 0);
+    assert_int_equal(settings_load(&s, c, err, sizeof err), 0);
+    assert_int_equal(s.defrag.npolicies, 5);
+    settings_release(&s);
+    conf_free(c);
+
+    settings_fail("host-os-policy:\n  plan9: [10.0.0.0/8]\n",
+                  "caracal.yaml:2: host-os-policy.plan9: unknown policy");
+    settings_fail("host-os-policy:\n  linux: [10.0.0.0/33]\n",
+                  "caracal.yaml:2: host-os-policy.linux: bad network '10.0.0.0/33'");
+    settings_fail("defrag:\n  memcap: 1kb\n", "caracal.yaml:2: defrag.memcap: ");
 }
 
 static void test_settings_defaults_from_empty_config(void **state)
@@ -979,10 +1017,13 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_true(s.stats_enabled);
     assert_int_equal(s.stats_interval, 8);
     assert_string_equal(s.log_dir, "/var/log/caracal");
+    assert_int_equal(s.defrag.npolicies, 2); /* linux: [0.0.0.0/0, ::/0] */
+    settings_release(&s);
 
     /* The same file with an override on top. */
     assert_int_equal(conf_set(c, "threading.worker-threads=0", err, sizeof err), 0);
     assert_int_equal(settings_load(&s, c, err, sizeof err), -1);
+    settings_release(&s);
     assert_ptr_equal(strstr(err, "--set: threading.worker-threads: "), err);
     conf_free(c);
 }
@@ -990,6 +1031,7 @@ static void test_shipped_config_loads_with_expected_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_settings_defrag_and_host_os_policy),
         cmocka_unit_test(test_load_nested_mappings_by_dotted_path),
         cmocka_unit_test(test_load_records_file_and_line_of_each_node),
         cmocka_unit_test(test_load_missing_paths_are_null),
