@@ -671,52 +671,15 @@ const struct keyword kw_payload_table[] = {
 #include "detect/buffers.def"
 #undef X
     /* aliases of sticky buffers */
-    { "file_data", KW_NOVALUE, kw_sticky_FILE_DATA, "sticky buffer file.data" },
-    { "dns_query", KW_NOVALUE, kw_sticky_DNS_QUERY, "sticky buffer dns.query" },
-    { "tls_sni", KW_NOVALUE, kw_sticky_TLS_SNI, "sticky buffer tls.sni" },
-    { "tls_cert_subject", KW_NOVALUE, kw_sticky_TLS_CERT_SUBJECT, "sticky buffer tls.cert_subject" },
-    { "tls_cert_issuer", KW_NOVALUE, kw_sticky_TLS_CERT_ISSUER, "sticky buffer tls.cert_issuer" },
-    { "tls_cert_serial", KW_NOVALUE, kw_sticky_TLS_CERT_SERIAL, "sticky buffer tls.cert_serial" },
-    { "tls_cert_fingerprint", KW_NOVALUE, kw_sticky_TLS_CERT_FINGERPRINT,
-      "sticky buffer tls.cert_fingerprint" },
-    { "ja3_hash", KW_NOVALUE, kw_sticky_JA3_HASH, "sticky buffer ja3.hash" },
-    { "ja3_string", KW_NOVALUE, kw_sticky_JA3_STRING, "sticky buffer ja3.string" },
-    { "ja3s_hash", KW_NOVALUE, kw_sticky_JA3S_HASH, "sticky buffer ja3s.hash" },
-    { "ja3s_string", KW_NOVALUE, kw_sticky_JA3S_STRING, "sticky buffer ja3s.string" },
-    { "http_header_names", KW_NOVALUE, kw_sticky_HTTP_HEADER_NAMES, "sticky buffer http.header_names" },
-    { "http_content_type", KW_NOVALUE, kw_sticky_HTTP_CONTENT_TYPE, "sticky buffer http.content_type" },
-    { "http_content_len", KW_NOVALUE, kw_sticky_HTTP_CONTENT_LEN, "sticky buffer http.content_len" },
-    { "http_protocol", KW_NOVALUE, kw_sticky_HTTP_PROTOCOL, "sticky buffer http.protocol" },
-    { "http_request_line", KW_NOVALUE, kw_sticky_HTTP_REQUEST_LINE, "sticky buffer http.request_line" },
-    { "http_response_line", KW_NOVALUE, kw_sticky_HTTP_RESPONSE_LINE,
-      "sticky buffer http.response_line" },
-    { "http_start", KW_NOVALUE, kw_sticky_HTTP_START, "sticky buffer http.start" },
-    { "http_referer", KW_NOVALUE, kw_sticky_HTTP_REFERER, "sticky buffer http.referer" },
-    { "http_accept", KW_NOVALUE, kw_sticky_HTTP_ACCEPT, "sticky buffer http.accept" },
-    { "http_accept_enc", KW_NOVALUE, kw_sticky_HTTP_ACCEPT_ENC, "sticky buffer http.accept_enc" },
-    { "http_accept_lang", KW_NOVALUE, kw_sticky_HTTP_ACCEPT_LANG, "sticky buffer http.accept_lang" },
-    { "http_connection", KW_NOVALUE, kw_sticky_HTTP_CONNECTION, "sticky buffer http.connection" },
-    { "http_location", KW_NOVALUE, kw_sticky_HTTP_LOCATION, "sticky buffer http.location" },
-    { "http_server", KW_NOVALUE, kw_sticky_HTTP_SERVER, "sticky buffer http.server" },
-    { "http_request_body", KW_NOVALUE, kw_sticky_HTTP_REQUEST_BODY,
-      "sticky buffer http.request_body" },
-    { "http_response_body", KW_NOVALUE, kw_sticky_HTTP_RESPONSE_BODY,
-      "sticky buffer http.response_body" },
+#define A(alias, id, name) { alias, KW_NOVALUE, kw_sticky_##id, "sticky buffer " name },
+#include "detect/buffer_aliases.def"
+#undef A
     /* legacy content modifiers: move the last content into the buffer */
-    { "http_uri", KW_NOVALUE, kw_legacy_HTTP_URI, "content modifier: http.uri" },
-    { "http_raw_uri", KW_NOVALUE, kw_legacy_HTTP_URI_RAW, "content modifier: http.uri.raw" },
-    { "http_method", KW_NOVALUE, kw_legacy_HTTP_METHOD, "content modifier: http.method" },
-    { "http_header", KW_NOVALUE, kw_legacy_HTTP_HEADER, "content modifier: http.header" },
-    { "http_raw_header", KW_NOVALUE, kw_legacy_HTTP_HEADER_RAW, "content modifier: http.header.raw" },
-    { "http_cookie", KW_NOVALUE, kw_legacy_HTTP_COOKIE, "content modifier: http.cookie" },
-    { "http_user_agent", KW_NOVALUE, kw_legacy_HTTP_USER_AGENT, "content modifier: http.user_agent" },
-    { "http_host", KW_NOVALUE, kw_legacy_HTTP_HOST, "content modifier: http.host" },
-    { "http_raw_host", KW_NOVALUE, kw_legacy_HTTP_HOST_RAW, "content modifier: http.host.raw" },
-    { "http_client_body", KW_NOVALUE, kw_legacy_HTTP_REQUEST_BODY,
-      "content modifier: http.request_body" },
-    { "http_server_body", KW_NOVALUE, kw_legacy_HTTP_RESPONSE_BODY,
-      "content modifier: http.response_body" },
-    { "http_stat_code", KW_NOVALUE, kw_legacy_HTTP_STAT_CODE, "content modifier: http.stat_code" },
-    { "http_stat_msg", KW_NOVALUE, kw_legacy_HTTP_STAT_MSG, "content modifier: http.stat_msg" },
+#define X(id, name, legacy, app)
+#define XL(id, name, legacy, app) \
+    { legacy, KW_NOVALUE, kw_legacy_##id, "content modifier: " name },
+#include "detect/buffers.def"
+#undef XL
+#undef X
     { NULL, 0, NULL, NULL },
 };

@@ -147,10 +147,13 @@ int kw_base64_decode_setup(struct sig *s, struct parse_state *ps, const char *v,
  * content into it. */
 #define X(id, name, legacy, app)                                                              \
     int kw_sticky_##id(struct sig *s, struct parse_state *ps, const char *v, char *err,       \
-                       size_t n);                                                             \
+                       size_t n);
+#define XL(id, name, legacy, app)                                                             \
+    X(id, name, legacy, app)                                                                  \
     int kw_legacy_##id(struct sig *s, struct parse_state *ps, const char *v, char *err,       \
                        size_t n);
 #include "detect/buffers.def"
+#undef XL
 #undef X
 
 /* Checks that need the whole rule (http.host patterns in lowercase, one

@@ -75,12 +75,15 @@ static int legacy_move(struct sig *s, struct parse_state *ps, int buf, const cha
     {                                                                                         \
         (void)v;                                                                              \
         return sticky_select(s, ps, BUF_##id, name, err, n);                                  \
-    }                                                                                         \
+    }
+#define XL(id, name, legacy, app)                                                             \
+    X(id, name, legacy, app)                                                                  \
     int kw_legacy_##id(struct sig *s, struct parse_state *ps, const char *v, char *err,       \
                        size_t n)                                                              \
     {                                                                                         \
         (void)v;                                                                              \
-        return legacy_move(s, ps, BUF_##id, legacy ? legacy : name, err, n);                  \
+        return legacy_move(s, ps, BUF_##id, legacy, err, n);                                  \
     }
 #include "detect/buffers.def"
+#undef XL
 #undef X
