@@ -470,7 +470,7 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
     for (unsigned i = 0; i < de->nsigs; i++) {
         struct sig *s = de->sigs[i];
         if (!sig_is_packet_only(s)) {
-            de->napp++;
+            rep->app_pending++;
             continue;
         }
         s->fp = choose_fast_pattern(s);

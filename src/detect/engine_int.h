@@ -36,7 +36,6 @@ const uint32_t *addr_index_lookup(const struct addr_index *ix, uint32_t v, unsig
 struct detect_engine {
     struct sig **sigs;       /* in evaluation order; sigs[i]->num == i */
     unsigned nsigs;
-    unsigned napp;           /* loaded, waiting for the app layer to feed their buffers */
     struct sig_group groups[GRP_COUNT][2];
     hs_scratch_t *scratch;   /* prototype, cloned per thread */
     struct detect_build *b;  /* registries, classifications, threshold.config */

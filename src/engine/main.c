@@ -238,6 +238,9 @@ int main(int argc, char **argv)
         printf("rule load: %.2f s parsing, %.2f s building (%u Hyperscan databases compiled, "
                "%u from the cache)\n", rep.parse_seconds, rep.build_seconds, rep.hs_databases,
                rep.hs_cached);
+        if (rep.app_pending)
+            printf("%u rules inspect HTTP, TLS or DNS buffers, which this version does not "
+                   "fill yet: they are loaded but cannot match\n", rep.app_pending);
         int rc = rep.files_unreadable || (strict && rep.failed) ? EXIT_FAILURE : EXIT_SUCCESS;
         detect_engine_free(de);
         detect_report_free(&rep);
