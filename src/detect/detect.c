@@ -149,12 +149,11 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
     if (s->post)
         run_post_match(dt, s, p, f);
     int action = s->action;
+    bool still_acts;
     if ((s->threshold || s->detection_filter || dt->de->b->tcfg) &&
-        !threshold_allows(dt->rt, dt->de->b->tcfg, s, p, &action)) {
+        !threshold_allows(dt->rt, dt->de->b->tcfg, s, p, &action, &still_acts)) {
         res->suppressed++;
-        /* limit and both only quiet the alert: a drop still drops. */
-        if (s->threshold && !s->detection_filter &&
-            (s->threshold->type == THR_LIMIT || s->threshold->type == THR_BOTH)) {
+        if (still_acts) { /* the alert is quieted, a drop still drops */
             if (action == ACTION_DROP || action == ACTION_REJECT)
                 res->drop = true;
             if (action == ACTION_REJECT)

@@ -272,9 +272,13 @@ struct detect_runtime;
 struct detect_runtime *detect_runtime_new(void);
 void detect_runtime_free(struct detect_runtime *rt);
 /* Whether this match of s on p becomes an alert (threshold:, detection_filter:
- * and threshold.config entries for s). *action may be changed by a rate_filter. */
+ * and threshold.config entries for s). *action may be changed by a rate_filter.
+ * When it does not, *still_acts (may be NULL) says whether the rule's action
+ * applies all the same (suppress; limit and both past their count) or the
+ * match counts as none (threshold and detection_filter below their count). */
 bool threshold_allows(struct detect_runtime *rt, const struct threshold_config *tc,
-                      const struct sig *s, const struct packet *p, int *action);
+                      const struct sig *s, const struct packet *p, int *action,
+                      bool *still_acts);
 
 /* Per-flow state (flowbits, flowints): hangs off struct flow's dstate,
  * allocated on first use by kw_flow.c, freed by detect_flow_free(). */

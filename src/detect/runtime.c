@@ -328,16 +328,22 @@ static bool suppressed(const struct tcfg_entry *e, const struct packet *p)
 #define TCFG_MAX_PER_SIG 16 /* threshold.config entries considered for one signature */
 
 bool threshold_allows(struct detect_runtime *rt, const struct threshold_config *tc,
-                      const struct sig *s, const struct packet *p, int *action)
+                      const struct sig *s, const struct packet *p, int *action, bool *still_acts)
 {
+    bool acts_dummy;
+    if (still_acts == NULL)
+        still_acts = &acts_dummy;
+    *still_acts = false;
     const struct tcfg_entry *ents[TCFG_MAX_PER_SIG];
     unsigned n = threshold_config_lookup(tc, s->gid, s->id, ents, TCFG_MAX_PER_SIG);
     const struct threshold_spec *thr = s->threshold, *df = s->detection_filter;
     const struct tcfg_entry *rate = NULL, *cfg_thr = NULL;
     for (unsigned i = 0; i < n; i++) {
         const struct tcfg_entry *e = ents[i];
-        if (e->kind == TCFG_SUPPRESS && suppressed(e, p))
+        if (e->kind == TCFG_SUPPRESS && suppressed(e, p)) {
+            *still_acts = true; /* only the alert is suppressed */
             return false;
+        }
         if (e->kind == TCFG_RATE_FILTER && rate == NULL)
             rate = e;
         /* A threshold for this sid replaces the rule's threshold and
@@ -358,8 +364,11 @@ bool threshold_allows(struct detect_runtime *rt, const struct threshold_config *
     bool ok = true;
     pthread_mutex_lock(&rt->lock);
     if (table_init(rt)) {
-        if (thr != NULL)
+        if (thr != NULL) {
             ok = threshold_count(rt, RT_THRESHOLD, thr, s, p, now);
+            /* limit and both only quiet the alert; threshold makes it no match */
+            *still_acts = !ok && (thr->type == THR_LIMIT || thr->type == THR_BOTH);
+        }
         if (ok && df != NULL)
             ok = threshold_count(rt, RT_DETECTION_FILTER, df, s, p, now);
         if (ok && rate != NULL)

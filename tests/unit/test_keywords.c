@@ -1181,7 +1181,7 @@ static unsigned alerts(struct sig *s, const char *src, unsigned n, long start, l
         tcp_pkt(&k, src, "10.9.9.9", &(struct pb_tcp){ .sp = 1, .dp = 80 }, "x",
                 start + (long)i * step);
         int action = s->action;
-        bool ok = threshold_allows(F->rt, F->b.tcfg, s, &k.p, &action);
+        bool ok = threshold_allows(F->rt, F->b.tcfg, s, &k.p, &action, NULL);
         if (pattern)
             pattern[i] = ok;
         a += ok;
@@ -1202,6 +1202,26 @@ static void test_threshold_limit_over_packet_time(void **st)
     /* a new window opens 60 s after the first */
     assert_int_equal(alerts(s, "10.0.0.1", 3, 60, 1, NULL), 2);
     free_sig(s);
+}
+
+/* A quieted match still applies the rule's action for limit, not for threshold. */
+static void test_threshold_quiet_match_still_acts_only_for_limit(void **st)
+{
+    (void)st;
+    struct sig *lim = rule(110, (const char *[]){ "threshold", "type limit, track by_src, count 1, seconds 60", NULL });
+    struct sig *thr = rule(111, (const char *[]){ "threshold", "type threshold, track by_src, count 3, seconds 60", NULL });
+    struct pkt k;
+    tcp_pkt(&k, "10.0.0.7", "10.9.9.9", &(struct pb_tcp){ .sp = 1, .dp = 80 }, "x", 0);
+    int action = ACTION_DROP;
+    bool acts = true;
+    assert_true(threshold_allows(F->rt, NULL, lim, &k.p, &action, &acts));
+    assert_false(acts);
+    assert_false(threshold_allows(F->rt, NULL, lim, &k.p, &action, &acts));
+    assert_true(acts);  /* over the limit: no alert, but the drop applies */
+    assert_false(threshold_allows(F->rt, NULL, thr, &k.p, &action, &acts));
+    assert_false(acts); /* below the threshold: no match at all */
+    free_sig(lim);
+    free_sig(thr);
 }
 
 static void test_threshold_type_threshold_alerts_every_nth(void **st)
@@ -1252,13 +1272,13 @@ static void test_threshold_by_flow_and_by_both(void **st)
     tcp_pkt(&b, "10.0.0.1", "10.9.9.9", &t2, "x", 1);
     tcp_pkt(&c, "10.9.9.9", "10.0.0.1", &back, "x", 2);
     int act = 0;
-    assert_true(threshold_allows(F->rt, NULL, s, &a.p, &act));
-    assert_true(threshold_allows(F->rt, NULL, s, &b.p, &act));  /* another flow */
-    assert_false(threshold_allows(F->rt, NULL, s, &c.p, &act)); /* reply of the first */
+    assert_true(threshold_allows(F->rt, NULL, s, &a.p, &act, NULL));
+    assert_true(threshold_allows(F->rt, NULL, s, &b.p, &act, NULL));  /* another flow */
+    assert_false(threshold_allows(F->rt, NULL, s, &c.p, &act, NULL)); /* reply of the first */
     free_sig(s);
     s = rule(105, (const char *[]){ "threshold", "type limit, track by_both, count 1, seconds 60", NULL });
-    assert_true(threshold_allows(F->rt, NULL, s, &a.p, &act));
-    assert_false(threshold_allows(F->rt, NULL, s, &c.p, &act));
+    assert_true(threshold_allows(F->rt, NULL, s, &a.p, &act, NULL));
+    assert_false(threshold_allows(F->rt, NULL, s, &c.p, &act, NULL));
     free_sig(s);
 }
 
@@ -1299,7 +1319,7 @@ static void test_rate_filter_changes_action(void **st)
         long t[] = { 0, 1, 2, 3, 4, 20, 32, 33 };
         tcp_pkt(&k, "10.0.0.1", "10.9.9.9", &(struct pb_tcp){ .sp = 1, .dp = 80 }, "x", t[i]);
         actions[i] = s->action;
-        assert_true(threshold_allows(F->rt, F->b.tcfg, s, &k.p, &actions[i]));
+        assert_true(threshold_allows(F->rt, F->b.tcfg, s, &k.p, &actions[i], NULL));
     }
     int want[] = { ACTION_ALERT, ACTION_ALERT, ACTION_ALERT, ACTION_DROP, ACTION_DROP,
                    ACTION_DROP, ACTION_DROP, ACTION_ALERT };
@@ -1353,7 +1373,7 @@ static void test_no_threshold_means_allowed(void **st)
     int act = ACTION_ALERT;
     struct pkt k;
     tcp_pkt(&k, NULL, NULL, &(struct pb_tcp){ .sp = 1, .dp = 2 }, NULL, 0);
-    assert_true(threshold_allows(NULL, NULL, s, &k.p, &act));
+    assert_true(threshold_allows(NULL, NULL, s, &k.p, &act, NULL));
     free_sig(s);
 }
 
@@ -1401,6 +1421,7 @@ int main(void)
         T(test_threshold_config_parses_every_directive),
         T(test_threshold_config_errors_name_file_and_line),
         T(test_threshold_limit_over_packet_time),
+        T(test_threshold_quiet_match_still_acts_only_for_limit),
         T(test_threshold_type_threshold_alerts_every_nth),
         T(test_threshold_both_alerts_once_per_window),
         T(test_detection_filter_alerts_after_count),
