@@ -684,6 +684,15 @@ bool port_set_is_any(const struct port_set *s)
     return s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535;
 }
 
+unsigned port_set_ranges(const struct port_set *s, unsigned i, uint16_t *lo, uint16_t *hi)
+{
+    if (i < s->n) {
+        *lo = s->r[i].lo;
+        *hi = s->r[i].hi;
+    }
+    return s->n;
+}
+
 void port_set_free(struct port_set *s)
 {
     free(s);

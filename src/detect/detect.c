@@ -18,10 +18,9 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
     (void)to;
     (void)flags;
     struct detect_thread *dt = ctx;
-    if (!dt->cand[id]) {
-        dt->cand[id] = 1;
+    /* One pattern per signature, reported once per scan (SINGLEMATCH). */
+    if (sig_group_keeps(dt->group, id))
         dt->cand_list[dt->ncand++] = id;
-    }
     return 0;
 }
 
@@ -29,6 +28,17 @@ static int u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+static void sort_small(uint32_t *v, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        unsigned j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static int packet_group(const struct packet *p)
@@ -122,17 +132,6 @@ static void add_alert(struct detect_result *res, const struct sig *s, int action
     a->target = s->target;
 }
 
-static void add_candidates(struct detect_thread *dt, const uint32_t *ids, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t id = ids[i];
-        if (!dt->cand[id]) {
-            dt->cand[id] = 1;
-            dt->cand_list[dt->ncand++] = id;
-        }
-    }
-}
-
 static uint32_t ipv4_value(const struct ip_addr *a)
 {
     return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
@@ -185,37 +184,38 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
     const struct detect_engine *de = dt->de;
     if (!(p->flags & PKT_HAS_TUPLE) || de->nsigs == 0)
         return;
-    const struct sig_group *g = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
+    const struct proto_dir *pd = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
+    const struct sig_group *g = proto_dir_group(pd, dir == FLOW_TOCLIENT ? p->sp : p->dp);
 
-    /* Candidates: fast-pattern hits and address-index hits. */
+    /* Candidates: fast-pattern hits, address-index hits and the group's
+     * unindexed signatures -- four disjoint lists, each sorted by signature
+     * number, walked together in evaluation order. */
     dt->ncand = 0;
-    if (g->db && p->payload_len > 0)
-        hs_scan(g->db, (const char *)p->data + p->payload_off, p->payload_len, 0,
+    dt->group = g;
+    if (pd->pg[0].db && g->nfp && p->payload_len > 0)
+        hs_scan(pd->pg[0].db, (const char *)p->data + p->payload_off, p->payload_len, 0,
                 dt->hs_scratch, on_hs_match, dt);
-    if (p->ip_ver == 4) {
-        unsigned n;
-        const uint32_t *ids = addr_index_lookup(&g->by_src, ipv4_value(&p->src), &n);
-        add_candidates(dt, ids, n);
-        ids = addr_index_lookup(&g->by_dst, ipv4_value(&p->dst), &n);
-        add_candidates(dt, ids, n);
-    }
-    for (unsigned i = 0; i < dt->ncand; i++)
-        dt->cand[dt->cand_list[i]] = 0;
-    if (dt->ncand > 1)
+    if (dt->ncand > 16)
         qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
-
-    /* Walk the candidates and the group's unindexed signatures together, in
-     * evaluation order (both lists are sorted by signature number). */
-    unsigned i = 0, j = 0;
-    while (i < dt->ncand || j < g->nnofp) {
-        uint32_t id;
-        if (j >= g->nnofp || (i < dt->ncand && dt->cand_list[i] < g->nofp[j]))
-            id = dt->cand_list[i++];
-        else if (i < dt->ncand && dt->cand_list[i] == g->nofp[j]) {
-            id = g->nofp[j++];
-            i++;
-        } else
-            id = g->nofp[j++];
+    else
+        sort_small(dt->cand_list, dt->ncand);
+    const uint32_t *list[4] = { dt->cand_list, NULL, NULL, g->nofp };
+    unsigned len[4] = { dt->ncand, 0, 0, g->nnofp }, pos[4] = { 0, 0, 0, 0 };
+    if (p->ip_ver == 4) {
+        list[1] = addr_index_lookup(&g->by_src, ipv4_value(&p->src), &len[1]);
+        list[2] = addr_index_lookup(&g->by_dst, ipv4_value(&p->dst), &len[2]);
+    }
+    for (;;) {
+        int k = -1;
+        uint32_t id = UINT32_MAX;
+        for (int l = 0; l < 4; l++)
+            if (pos[l] < len[l] && list[l][pos[l]] < id) {
+                id = list[l][pos[l]];
+                k = l;
+            }
+        if (k < 0)
+            break;
+        pos[k]++;
         if (!evaluate(dt, de->sigs[id], p, f, dir, res))
             break;
     }

@@ -37,6 +37,7 @@ struct detect_load_report {
     unsigned nreasons;
     double parse_seconds, build_seconds;
     unsigned hs_databases, hs_cached; /* compiled vs loaded from the cache */
+    unsigned port_groups;             /* beyond one group per protocol and direction */
     unsigned app_pending;        /* loaded rules on buffers no stage feeds yet (HTTP, TLS, DNS) */
 };
 

@@ -53,6 +53,8 @@ unsigned addr_set_v4_ranges(const struct addr_set *s, unsigned i, uint32_t *lo, 
 bool addr_set_has_v6(const struct addr_set *s);
 bool port_set_match(const struct port_set *s, uint16_t port);
 bool port_set_is_any(const struct port_set *s);
+/* The number of port ranges, and range i (when i is below it). */
+unsigned port_set_ranges(const struct port_set *s, unsigned i, uint16_t *lo, uint16_t *hi);
 void port_set_free(struct port_set *s);
 
 /* ---- Matchers ----------------------------------------------------------- */
@@ -295,9 +297,9 @@ struct detect_thread {
     struct detect_runtime *rt;      /* the engine's shared runtime state */
     void *hs_scratch;               /* hs_scratch_t */
     struct inspect_scratch *is;
-    uint8_t *cand;                  /* per signature: already a candidate for this packet */
     uint32_t *cand_list;
     unsigned ncand;
+    const struct sig_group *group;  /* the packet's group, while scanning */
 };
 
 /* ---- Inspection (inspect.c) --------------------------------------------- */

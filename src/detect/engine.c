@@ -26,6 +26,12 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* ---- Fast patterns ------------------------------------------------------ */
 
 /* The explicit fast_pattern content, else the longest positive content. */
@@ -397,6 +403,8 @@ static int ix_finish(struct ix_build *ib, struct addr_index *ix)
             ix->ids = n2;
         }
         memcpy(ix->ids + nids, active, nactive * sizeof *active);
+        /* Sorted, so that matching walks them in evaluation order. */
+        qsort(ix->ids + nids, nactive, sizeof *active, u32_cmp);
         nids += nactive;
     }
     ix->off[nb] = nids;
@@ -460,15 +468,274 @@ static unsigned sig_group_mask(const struct sig *s)
     }
 }
 
+/* What one signature group is built from. */
+struct group_build {
+    struct pattern_set ps;
+    struct ix_build ix[2]; /* 0 by source, 1 by destination */
+};
+
+static int group_add_sig(struct sig_group *grp, struct group_build *gb, const struct sig *s,
+                         int side)
+{
+    if (s->fp && grp->fp_members) {
+        grp->fp_members[s->num >> 3] |= (uint8_t)(1u << (s->num & 7));
+        grp->nfp++;
+    } else if (s->fp) {
+        const uint8_t *pat;
+        size_t len;
+        fp_bytes(s->fp, &pat, &len);
+        unsigned fl = HS_FLAG_SINGLEMATCH |
+                      ((s->fp->flags & CONTENT_NOCASE) ? HS_FLAG_CASELESS : 0);
+        if (pattern_add(&gb->ps, pat, len, fl, s->num) < 0)
+            return -1;
+        grp->nfp++;
+    } else if (side >= 0) {
+        if (ix_add_set(&gb->ix[side], side ? s->dst : s->src, s->num) < 0)
+            return -1;
+    } else {
+        group_add_nofp(grp, s->num);
+    }
+    return 0;
+}
+
+static int group_finish(struct detect_engine *de, struct sig_group *grp, struct group_build *gb,
+                        const char *cache_dir, struct detect_load_report *rep)
+{
+    int rc = 0;
+    if (gb->ps.n) {
+        grp->db = build_db(&gb->ps, cache_dir, rep);
+        if (grp->db == NULL || hs_alloc_scratch(grp->db, &de->scratch) != HS_SUCCESS)
+            rc = -1;
+    }
+    pattern_set_free(&gb->ps);
+    if (ix_finish(&gb->ix[0], &grp->by_src) < 0 || ix_finish(&gb->ix[1], &grp->by_dst) < 0)
+        rc = -1;
+    free(gb->ix[0].r);
+    free(gb->ix[1].r);
+    memset(gb, 0, sizeof *gb);
+    return rc;
+}
+
+/* The port set a signature names on the service side of direction d, or
+ * NULL when it matches any port there. */
+static const struct port_set *service_ports(const struct sig *s, int d)
+{
+    if (s->flags & SIG_BIDIR)
+        return NULL;
+    const struct port_set *ps = d == FLOW_TOSERVER ? s->dp : s->sp;
+    return ps == NULL || port_set_is_any(ps) ? NULL : ps;
+}
+
+/* A set of port-specific signatures shared by one or more port intervals. */
+struct member_set {
+    uint32_t *ids;     /* indexes into the port-specific list */
+    unsigned n;
+    uint64_t hash;
+    unsigned first;    /* lowest port it covers */
+    int group;         /* port group, 0 for "all signatures" */
+};
+
+/*
+ * Cuts the port space of one protocol and direction into intervals over
+ * which the same port-specific signatures apply, merges intervals with the
+ * same signatures, and gives up to `max` of those sets a group of their own
+ * (the set without port-specific signatures first, then by lowest port);
+ * ports in any other interval use group 0, which has every signature.
+ * Fills map[65536] and sets[]; returns the number of sets, or -1.
+ */
+static int partition_ports(const struct sig *const *spec, unsigned nspec, int d, unsigned max,
+                           uint8_t *map, struct member_set **setsp)
+{
+    uint32_t *pts = malloc((2 * 64 * (size_t)nspec + 1) * sizeof *pts);
+    unsigned np = 0, cappts = 2 * 64 * nspec + 1;
+    if (pts == NULL)
+        return -1;
+    pts[np++] = 0;
+    for (unsigned i = 0; i < nspec; i++) {
+        const struct port_set *ps = service_ports(spec[i], d);
+        uint16_t lo, hi;
+        unsigned n = port_set_ranges(ps, 0, &lo, &hi);
+        for (unsigned r = 0; r < n; r++) {
+            port_set_ranges(ps, r, &lo, &hi);
+            if (np + 2 > cappts) {
+                cappts *= 2;
+                uint32_t *p2 = realloc(pts, cappts * sizeof *p2);
+                if (p2 == NULL) {
+                    free(pts);
+                    return -1;
+                }
+                pts = p2;
+            }
+            pts[np++] = lo;
+            if (hi < 65535)
+                pts[np++] = (uint32_t)hi + 1;
+        }
+    }
+    qsort(pts, np, sizeof *pts, u32_cmp);
+    unsigned nb = 0;
+    for (unsigned i = 0; i < np; i++)
+        if (nb == 0 || pts[nb - 1] != pts[i])
+            pts[nb++] = pts[i];
+
+    struct member_set *sets = NULL;
+    unsigned nsets = 0, capsets = 0;
+    uint32_t *cur = malloc((nspec ? nspec : 1) * sizeof *cur);
+    unsigned *iv_set = malloc(nb * sizeof *iv_set);
+    if (cur == NULL || iv_set == NULL)
+        goto fail;
+    for (unsigned b = 0; b < nb; b++) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < nspec; i++)
+            if (port_set_match(service_ports(spec[i], d), (uint16_t)pts[b]))
+                cur[n++] = i;
+        uint64_t h = hash_bytes(cur, n * sizeof *cur, n);
+        unsigned k;
+        for (k = 0; k < nsets; k++)
+            if (sets[k].hash == h && sets[k].n == n && !memcmp(sets[k].ids, cur, n * sizeof *cur))
+                break;
+        if (k == nsets) {
+            if (nsets == capsets) {
+                capsets = capsets ? capsets * 2 : 16;
+                struct member_set *s2 = realloc(sets, capsets * sizeof *s2);
+                if (s2 == NULL)
+                    goto fail;
+                sets = s2;
+            }
+            sets[k] = (struct member_set){ .n = n, .hash = h, .first = pts[b], .group = 0 };
+            sets[k].ids = malloc((n ? n : 1) * sizeof *cur);
+            if (sets[k].ids == NULL)
+                goto fail;
+            memcpy(sets[k].ids, cur, n * sizeof *cur);
+            nsets++;
+        }
+        iv_set[b] = k;
+    }
+    /* Sets come out ordered by lowest port; the empty one goes first. */
+    unsigned given = 0;
+    for (unsigned k = 0; k < nsets && given < max; k++)
+        if (sets[k].n == 0)
+            sets[k].group = (int)++given;
+    for (unsigned k = 0; k < nsets && given < max; k++)
+        if (sets[k].n != 0 && sets[k].n < nspec)
+            sets[k].group = (int)++given;
+    for (unsigned b = 0; b < nb; b++) {
+        uint32_t end = b + 1 < nb ? pts[b + 1] : 65536;
+        memset(map + pts[b], sets[iv_set[b]].group, end - pts[b]);
+    }
+    free(pts);
+    free(cur);
+    free(iv_set);
+    *setsp = sets;
+    return (int)nsets;
+fail:
+    free(pts);
+    free(cur);
+    free(iv_set);
+    for (unsigned k = 0; k < nsets; k++)
+        free(sets[k].ids);
+    free(sets);
+    return -1;
+}
+
+/* Builds the groups of one protocol and direction from its signatures. */
+static int build_proto_dir(struct detect_engine *de, struct proto_dir *pd, bool by_port,
+                           struct sig **list, unsigned n, int d, const int8_t *side,
+                           const char *cache_dir, struct detect_load_report *rep)
+{
+    struct group_build gb;
+    memset(&gb, 0, sizeof gb);
+    int rc = 0;
+    struct sig **spec = NULL;
+    unsigned nspec = 0;
+    struct member_set *sets = NULL;
+    int nsets = 0;
+    if (by_port && de->port_groups_max > 0) {
+        spec = malloc((n ? n : 1) * sizeof *spec);
+        if (spec == NULL)
+            return -1;
+        for (unsigned i = 0; i < n; i++)
+            if (service_ports(list[i], d))
+                spec[nspec++] = list[i];
+    }
+    unsigned npg = 1;
+    if (nspec > 0) {
+        pd->port_map = malloc(65536);
+        if (pd->port_map == NULL)
+            goto fail;
+        nsets = partition_ports((const struct sig *const *)spec, nspec, d, de->port_groups_max,
+                                pd->port_map, &sets);
+        if (nsets < 0)
+            goto fail;
+        for (int k = 0; k < nsets; k++)
+            if ((unsigned)sets[k].group >= npg)
+                npg = (unsigned)sets[k].group + 1;
+    }
+    pd->pg = calloc(npg, sizeof *pd->pg);
+    if (pd->pg == NULL)
+        goto fail;
+    pd->npg = npg;
+    if (npg == 1) {
+        free(pd->port_map);
+        pd->port_map = NULL;
+    }
+
+    /* Group 0: every signature. */
+    for (unsigned i = 0; i < n; i++)
+        if (group_add_sig(&pd->pg[0], &gb, list[i], side[list[i]->num]) < 0)
+            goto fail;
+    if (group_finish(de, &pd->pg[0], &gb, cache_dir, rep) < 0)
+        rc = -1;
+    /* Port groups: the any-port signatures and the set's own, in order. */
+    for (int k = 0; k < nsets; k++) {
+        if (sets[k].group == 0)
+            continue;
+        struct sig_group *grp = &pd->pg[sets[k].group];
+        grp->fp_members = calloc((de->nsigs + 7) / 8 + 1, 1);
+        if (grp->fp_members == NULL)
+            goto fail;
+        unsigned m = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct sig *s = list[i];
+            if (service_ports(s, d) != NULL) {
+                while (m < sets[k].n && spec[sets[k].ids[m]]->num < s->num)
+                    m++;
+                if (m >= sets[k].n || spec[sets[k].ids[m]] != s)
+                    continue;
+            }
+            if (group_add_sig(grp, &gb, s, side[s->num]) < 0)
+                goto fail;
+        }
+        if (group_finish(de, grp, &gb, cache_dir, rep) < 0)
+            rc = -1;
+    }
+    rep->port_groups += npg - 1;
+out:
+    for (int k = 0; k < nsets; k++)
+        free(sets[k].ids);
+    free(sets);
+    free(spec);
+    return rc;
+fail:
+    pattern_set_free(&gb.ps);
+    free(gb.ix[0].r);
+    free(gb.ix[1].r);
+    rc = -1;
+    goto out;
+}
+
 static int build_groups(struct detect_engine *de, const char *cache_dir,
                         struct detect_load_report *rep)
 {
-    struct pattern_set sets[GRP_COUNT][2];
-    struct ix_build ixs[GRP_COUNT][2][2]; /* [group][dir][0 by src, 1 by dst] */
-    memset(sets, 0, sizeof sets);
-    memset(ixs, 0, sizeof ixs);
+    int8_t *side = malloc(de->nsigs ? de->nsigs : 1);
+    struct sig **list = malloc((de->nsigs ? de->nsigs : 1) * sizeof *list);
+    if (side == NULL || list == NULL) {
+        free(side);
+        free(list);
+        return -1;
+    }
     for (unsigned i = 0; i < de->nsigs; i++) {
         struct sig *s = de->sigs[i];
+        side[i] = -1;
         if (!sig_is_packet_only(s)) {
             rep->app_pending++;
             continue;
@@ -478,38 +745,11 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         if (sig_is_ip_only(s))
             s->flags |= SIG_IPONLY;
         /* Without a fast pattern: index by a narrow source or destination. */
-        int side = -1;
         if (!s->fp && !(s->flags & SIG_BIDIR)) {
             if (indexable_size(s->src))
-                side = 0;
+                side[i] = 0;
             else if (indexable_size(s->dst))
-                side = 1;
-        }
-        unsigned gm = sig_group_mask(s);
-        for (int g = 0; g < GRP_COUNT; g++) {
-            if (!(gm & (1u << g)))
-                continue;
-            for (int d = 0; d < 2; d++) {
-                if ((s->flags & SIG_FLOW_TOSERVER) && d != FLOW_TOSERVER)
-                    continue;
-                if ((s->flags & SIG_FLOW_TOCLIENT) && d != FLOW_TOCLIENT)
-                    continue;
-                if (s->fp) {
-                    const uint8_t *pat;
-                    size_t len;
-                    fp_bytes(s->fp, &pat, &len);
-                    unsigned fl = HS_FLAG_SINGLEMATCH |
-                                  ((s->fp->flags & CONTENT_NOCASE) ? HS_FLAG_CASELESS : 0);
-                    if (pattern_add(&sets[g][d], pat, len, fl, s->num) < 0)
-                        return -1;
-                    de->groups[g][d].nfp++;
-                } else if (side >= 0) {
-                    if (ix_add_set(&ixs[g][d][side], side ? s->dst : s->src, s->num) < 0)
-                        return -1;
-                } else {
-                    group_add_nofp(&de->groups[g][d], s->num);
-                }
-            }
+                side[i] = 1;
         }
     }
     if (cache_dir && mkdir_p(cache_dir) < 0) {
@@ -520,22 +760,24 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
     int rc = 0;
     for (int g = 0; g < GRP_COUNT; g++) {
         for (int d = 0; d < 2; d++) {
-            struct sig_group *grp = &de->groups[g][d];
-            if (sets[g][d].n) {
-                grp->db = build_db(&sets[g][d], cache_dir, rep);
-                if (grp->db == NULL)
-                    rc = -1;
-                else if (hs_alloc_scratch(grp->db, &de->scratch) != HS_SUCCESS)
-                    rc = -1;
+            unsigned n = 0;
+            for (unsigned i = 0; i < de->nsigs; i++) {
+                struct sig *s = de->sigs[i];
+                if (!sig_is_packet_only(s) || !(sig_group_mask(s) & (1u << g)))
+                    continue;
+                if ((s->flags & SIG_FLOW_TOSERVER) && d != FLOW_TOSERVER)
+                    continue;
+                if ((s->flags & SIG_FLOW_TOCLIENT) && d != FLOW_TOCLIENT)
+                    continue;
+                list[n++] = s;
             }
-            pattern_set_free(&sets[g][d]);
-            if (ix_finish(&ixs[g][d][0], &grp->by_src) < 0 ||
-                ix_finish(&ixs[g][d][1], &grp->by_dst) < 0)
+            if (build_proto_dir(de, &de->groups[g][d], g == GRP_TCP || g == GRP_UDP, list, n,
+                                d, side, cache_dir, rep) < 0)
                 rc = -1;
-            free(ixs[g][d][0].r);
-            free(ixs[g][d][1].r);
         }
     }
+    free(side);
+    free(list);
     return rc;
 }
 
@@ -627,6 +869,14 @@ struct detect_engine *detect_engine_load(const struct conf *c, const char *const
     const char *dir;
     default_cache_dir(dirbuf, sizeof dirbuf);
     conf_get_str(c, "detect.sgh-mpm-caching-path", dirbuf, &dir);
+    long pgmax;
+    if (conf_get_int(c, "detect.port-groups", PORT_GROUPS_DEFAULT, 0, PORT_GROUPS_MAX, &pgmax,
+                     err, sizeof err) < 0) {
+        log_error("%s", err);
+        detect_engine_free(de);
+        return NULL;
+    }
+    de->port_groups_max = (unsigned)pgmax;
     if (build_groups(de, caching ? dir : NULL, rep) < 0) {
         detect_engine_free(de);
         return NULL;
@@ -642,10 +892,16 @@ void detect_engine_free(struct detect_engine *de)
         return;
     for (int g = 0; g < GRP_COUNT; g++) {
         for (int d = 0; d < 2; d++) {
-            hs_free_database(de->groups[g][d].db);
-            free(de->groups[g][d].nofp);
-            ix_free(&de->groups[g][d].by_src);
-            ix_free(&de->groups[g][d].by_dst);
+            struct proto_dir *pd = &de->groups[g][d];
+            for (unsigned k = 0; k < pd->npg; k++) {
+                hs_free_database(pd->pg[k].db);
+                free(pd->pg[k].fp_members);
+                free(pd->pg[k].nofp);
+                ix_free(&pd->pg[k].by_src);
+                ix_free(&pd->pg[k].by_dst);
+            }
+            free(pd->pg);
+            free(pd->port_map);
         }
     }
     hs_free_scratch(de->scratch);
@@ -707,9 +963,8 @@ struct detect_thread *detect_thread_new(const struct detect_engine *de)
     if (de->scratch && hs_clone_scratch(de->scratch, (hs_scratch_t **)&dt->hs_scratch) != HS_SUCCESS)
         goto fail;
     dt->is = inspect_scratch_new();
-    dt->cand = calloc(de->nsigs ? de->nsigs : 1, 1);
     dt->cand_list = calloc(de->nsigs ? de->nsigs : 1, sizeof *dt->cand_list);
-    if (dt->is == NULL || dt->cand == NULL || dt->cand_list == NULL)
+    if (dt->is == NULL || dt->cand_list == NULL)
         goto fail;
     return dt;
 fail:
@@ -724,7 +979,6 @@ void detect_thread_free(struct detect_thread *dt)
     hs_free_scratch(dt->hs_scratch);
     if (dt->is)
         inspect_scratch_free(dt->is);
-    free(dt->cand);
     free(dt->cand_list);
     free(dt);
 }

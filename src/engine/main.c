@@ -236,8 +236,8 @@ int main(int argc, char **argv)
         printf("caracal: configuration %s is valid\n", conf->file ? conf->file : "(built-in defaults)");
         detect_report_print(stdout, &rep);
         printf("rule load: %.2f s parsing, %.2f s building (%u Hyperscan databases compiled, "
-               "%u from the cache)\n", rep.parse_seconds, rep.build_seconds, rep.hs_databases,
-               rep.hs_cached);
+               "%u from the cache; %u port groups)\n", rep.parse_seconds, rep.build_seconds,
+               rep.hs_databases, rep.hs_cached, rep.port_groups);
         if (rep.app_pending)
             printf("%u rules inspect HTTP, TLS or DNS buffers, which this version does not "
                    "fill yet: they are loaded but cannot match\n", rep.app_pending);

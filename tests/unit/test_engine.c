@@ -379,10 +379,10 @@ static void test_fast_pattern_choice(void **state)
     assert_null(sig_by_sid(5)->fp);
     assert_int_equal(sig_by_sid(6)->fp->len, 10);
     /* 4 and 5 are checked on every TCP packet, in both directions */
-    const struct sig_group *g = &F->de->groups[GRP_TCP][0];
+    const struct sig_group *g = &F->de->groups[GRP_TCP][0].pg[0];
     assert_int_equal(g->nnofp, 2);
     assert_int_equal(g->nfp, 4);
-    assert_int_equal(F->de->groups[GRP_UDP][0].nnofp, 0);
+    assert_int_equal(F->de->groups[GRP_UDP][0].pg[0].nnofp, 0);
 
     struct pkt k;
     /* sid 1 needs both contents: only the fast pattern present */
@@ -623,27 +623,27 @@ static void test_address_index(void **state)
     assert_int_equal(F->rep.loaded, 8);
     /* 1, 2, 5, 6, 7 are indexed; 3 (wide), 4 (<>) and 8 (IPv6) are not */
     for (int d = 0; d < 2; d++) {
-        const struct sig_group *g = &F->de->groups[GRP_UDP][d];
+        const struct sig_group *g = &F->de->groups[GRP_UDP][d].pg[0];
         assert_int_equal(g->nnofp, 3);
         assert_true(g->by_src.nbounds > 0);
         assert_true(g->by_dst.nbounds > 0);
-        g = &F->de->groups[GRP_TCP][d];
+        g = &F->de->groups[GRP_TCP][d].pg[0];
         assert_int_equal(g->nnofp, 3);
     }
     unsigned n;
-    const uint32_t *ids = addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src,
+    const uint32_t *ids = addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src,
                                             0x0a010105u /* 10.1.1.5 */, &n);
     assert_int_equal(n, 1);
     assert_int_equal(F->de->sigs[ids[0]]->id, 1);
-    addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src, 0x0a010101u, &n);
+    addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src, 0x0a010101u, &n);
     assert_int_equal(n, 3); /* 1, 6, 7 */
-    addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src, 0x0a010100u, &n);
+    addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src, 0x0a010100u, &n);
     assert_int_equal(n, 1); /* 7 */
-    addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src, 0x0a010200u, &n);
+    addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src, 0x0a010200u, &n);
     assert_int_equal(n, 0);
-    addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src, 0x01000000u, &n);
+    addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src, 0x01000000u, &n);
     assert_int_equal(n, 0);
-    addr_index_lookup(&F->de->groups[GRP_UDP][0].by_src, 0xffffffffu, &n);
+    addr_index_lookup(&F->de->groups[GRP_UDP][0].pg[0].by_src, 0xffffffffu, &n);
     assert_int_equal(n, 0);
 
     struct pkt k;
@@ -717,7 +717,7 @@ static void test_address_index_many(void **state)
     load(rules);
     free(rules);
     assert_int_equal(F->rep.loaded, 200);
-    assert_int_equal(F->de->groups[GRP_TCP][0].nnofp, 0);
+    assert_int_equal(F->de->groups[GRP_TCP][0].pg[0].nnofp, 0);
     struct pkt k;
     /* 10.20.5.1 is listed by rules 4 and 5 */
     detect(tcp(&k, "10.20.5.1", 1, "192.168.1.1", 80, NULL));
@@ -743,7 +743,7 @@ static void test_address_index_home_net(void **state)
          "alert tcp $EXTERNAL_NET any -> $HOME_NET 445 (msg:\"in\"; sid:2;)\n"
          "alert tcp any any -> any 23 (msg:\"any\"; sid:3;)\n");
     assert_int_equal(F->rep.loaded, 3);
-    const struct sig_group *g = &F->de->groups[GRP_TCP][0];
+    const struct sig_group *g = &F->de->groups[GRP_TCP][0].pg[0];
     assert_int_equal(g->nnofp, 1);
     assert_true(g->by_src.nbounds > 0);
     assert_true(g->by_dst.nbounds > 0);
@@ -842,8 +842,8 @@ static void test_flow_keywords(void **state)
     assert_string_equal(alert_sids(), "6");
 
     /* groups by direction: the to_client rule is only in the to-client group */
-    assert_int_equal(F->de->groups[GRP_TCP][0].nfp, 3);
-    assert_int_equal(F->de->groups[GRP_TCP][1].nfp, 3);
+    assert_int_equal(F->de->groups[GRP_TCP][0].pg[0].nfp, 3);
+    assert_int_equal(F->de->groups[GRP_TCP][1].pg[0].nfp, 3);
 }
 
 
@@ -1281,6 +1281,114 @@ static void test_two_threads_share_engine(void **state)
     detect_thread_free(dt2);
 }
 
+/* ---- Port groups ------------------------------------------------------------------ */
+
+static const char PORT_RULES[] =
+    "alert tcp any any -> any 80 (content:\"GET\"; sid:1;)\n"
+    "alert tcp any any -> any [80,8080] (content:\"HELLO\"; sid:2;)\n"
+    "alert tcp any any -> any any (content:\"HELLO\"; sid:3;)\n"
+    "alert tcp any any -> any 25 (dsize:>0; sid:4;)\n"
+    "alert tcp any 80 -> any any (content:\"HTTP/1.\"; sid:5;)\n"
+    "alert tcp any any <> any 80 (content:\"BIDIR\"; sid:6;)\n"
+    "alert udp any any -> any 53 (content:\"dns\"; sid:7;)\n"
+    "alert udp any any -> any !53 (content:\"dns\"; sid:8;)\n";
+
+/* The same packets alert the same way whatever the grouping. */
+static void port_group_alerts(void)
+{
+    struct pkt k;
+    detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 80, "GET HELLO BIDIR"));
+    assert_string_equal(alert_sids(), "1,2,3,6");
+    detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 8080, "GET HELLO BIDIR"));
+    assert_string_equal(alert_sids(), "2,3");
+    detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 9999, "GET HELLO"));
+    assert_string_equal(alert_sids(), "3");
+    detect(tcp(&k, "10.0.0.1", 1234, "10.0.0.2", 25, "GET HELLO"));
+    assert_string_equal(alert_sids(), "3,4");
+    detect(tcp(&k, "10.0.0.1", 80, "10.0.0.2", 1234, "BIDIR"));
+    assert_string_equal(alert_sids(), "6");
+    /* to the client, the service port is the source port */
+    detect_packet(F->dt, tcp(&k, "10.0.0.2", 80, "10.0.0.1", 1234, "HTTP/1.1 200"), NULL,
+                  FLOW_TOCLIENT, &F->res);
+    assert_string_equal(alert_sids(), "5");
+    detect_packet(F->dt, tcp(&k, "10.0.0.2", 81, "10.0.0.1", 1234, "HTTP/1.1 200"), NULL,
+                  FLOW_TOCLIENT, &F->res);
+    assert_int_equal(F->res.nalerts, 0);
+    detect(udp(&k, "10.0.0.1", 1234, "10.0.0.2", 53, "dns"));
+    assert_string_equal(alert_sids(), "7");
+    detect(udp(&k, "10.0.0.1", 1234, "10.0.0.2", 54, "dns"));
+    assert_string_equal(alert_sids(), "8");
+}
+
+static void test_port_groups(void **state)
+{
+    (void)state;
+    load(PORT_RULES);
+    assert_int_equal(F->rep.loaded, 8);
+    const struct proto_dir *pd = &F->de->groups[GRP_TCP][FLOW_TOSERVER];
+    /* sets by destination port: {1,2} at 80, {2} at 8080, {4} at 25, {} elsewhere */
+    assert_int_equal(pd->npg, 5);
+    assert_non_null(pd->port_map);
+    const struct sig_group *g80 = proto_dir_group(pd, 80), *g8080 = proto_dir_group(pd, 8080),
+                           *g25 = proto_dir_group(pd, 25), *gany = proto_dir_group(pd, 9999);
+    assert_true(g80 != g8080 && g80 != g25 && g80 != gany && g25 != gany && g8080 != gany);
+    assert_ptr_equal(proto_dir_group(pd, 0), gany);
+    assert_ptr_equal(proto_dir_group(pd, 65535), gany);
+    assert_ptr_equal(proto_dir_group(pd, 79), gany);
+    assert_ptr_equal(proto_dir_group(pd, 81), gany);
+    /* any-port and bidirectional rules (3, 5, 6) are in every group */
+    assert_int_equal(gany->nfp, 3);
+    assert_int_equal(gany->nnofp, 0);
+    assert_int_equal(g80->nfp, 5);
+    assert_int_equal(g8080->nfp, 4);
+    assert_int_equal(g25->nfp, 3);
+    assert_int_equal(g25->nnofp, 1);
+    assert_int_equal(pd->pg[0].nfp, 5);
+    assert_int_equal(pd->pg[0].nnofp, 1);
+    assert_false(sig_group_keeps(gany, sig_by_sid(1)->num));
+    assert_true(sig_group_keeps(g80, sig_by_sid(1)->num));
+    /* to the client, by source port: {5} at 80, {} elsewhere; {5} is every
+     * port-specific rule, so port 80 uses group 0 */
+    pd = &F->de->groups[GRP_TCP][FLOW_TOCLIENT];
+    assert_int_equal(pd->npg, 2);
+    assert_ptr_equal(proto_dir_group(pd, 80), &pd->pg[0]);
+    assert_ptr_equal(proto_dir_group(pd, 1234), &pd->pg[1]);
+    /* UDP: {7} at 53, {8} elsewhere; to the client nothing is port-specific */
+    pd = &F->de->groups[GRP_UDP][FLOW_TOSERVER];
+    assert_int_equal(pd->npg, 3);
+    assert_int_equal(proto_dir_group(pd, 53)->nfp, 1);
+    assert_int_equal(proto_dir_group(pd, 54)->nfp, 1);
+    assert_null(F->de->groups[GRP_UDP][FLOW_TOCLIENT].port_map);
+    /* ICMP is never split */
+    assert_int_equal(F->de->groups[GRP_ICMP][FLOW_TOSERVER].npg, 1);
+    assert_int_equal(F->rep.port_groups, 4 + 1 + 2 + 0);
+    port_group_alerts();
+}
+
+static void test_port_groups_limited(void **state)
+{
+    (void)state;
+    /* None: one group per protocol and direction. */
+    const char *f = write_rules(PORT_RULES);
+    load_files_cfg(&f, 1, NULL, "detect.port-groups=0");
+    assert_int_equal(F->de->groups[GRP_TCP][FLOW_TOSERVER].npg, 1);
+    assert_null(F->de->groups[GRP_TCP][FLOW_TOSERVER].port_map);
+    assert_int_equal(F->rep.port_groups, 0);
+    port_group_alerts();
+    /* One: ports no rule names get theirs, the others use the whole set. */
+    load_files_cfg(&f, 1, NULL, "detect.port-groups=1");
+    const struct proto_dir *pd = &F->de->groups[GRP_TCP][FLOW_TOSERVER];
+    assert_int_equal(pd->npg, 2);
+    assert_ptr_equal(proto_dir_group(pd, 80), &pd->pg[0]);
+    assert_ptr_equal(proto_dir_group(pd, 9999), &pd->pg[1]);
+    port_group_alerts();
+    /* Out of range: the key is named. */
+    unload();
+    F->conf = make_conf(F->cache, "detect.port-groups=256");
+    F->de = detect_engine_load(F->conf, &f, 1, &F->rep);
+    assert_null(F->de);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1294,6 +1402,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reject_alone_and_alert_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_noalert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_groups_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index_home_net, setup, teardown),
