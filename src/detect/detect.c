@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/kw_runtime.h"
 #include "util/hash.h"
 
 static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
@@ -169,6 +170,12 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
     if (action == ACTION_REJECT)
         res->reject = true;
     if (!(s->flags & SIG_NOALERT)) {
+        for (unsigned t = 0; t < s->ntags; t++) {
+            if (s->tags[t].scope == TAG_SESSION && f != NULL)
+                tag_session_set(f, &s->tags[t], p);
+            else if (s->tags[t].scope == TAG_HOST)
+                tag_host_set(dt->rt, &s->tags[t], p);
+        }
         if (res->nalerts < DETECT_MAX_ALERTS)
             add_alert(res, s, action);
         else
@@ -184,6 +191,12 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
     const struct detect_engine *de = dt->de;
     if (!(p->flags & PKT_HAS_TUPLE) || de->nsigs == 0)
         return;
+    /* Tagged by an earlier alert (checked first, so the alert's own packet
+     * is not counted: it is logged with the alert). */
+    if (f != NULL && f->dstate != NULL && tag_session_check(f, p))
+        res->tagged = true;
+    if (tag_host_check(dt->rt, p))
+        res->tagged = true;
     const struct proto_dir *pd = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
     const struct sig_group *g = proto_dir_group(pd, dir == FLOW_TOCLIENT ? p->sp : p->dp);
 

@@ -76,6 +76,7 @@ struct detect_result {
     bool drop;     /* a drop or reject rule matched */
     bool reject;
     bool pass;     /* a pass rule matched: nothing after it was inspected */
+    bool tagged;   /* a tag: of an earlier alert covers this packet */
     unsigned suppressed; /* matches that thresholds kept from alerting */
     unsigned overflow;   /* alerts beyond DETECT_MAX_ALERTS */
     unsigned nalerts;

@@ -133,6 +133,19 @@ struct threshold_spec {
 
 #define SIG_MAX_VARS 8 /* byte_extract / byte_math variables per rule */
 
+/* tag: (kw_meta.c parses it; detect.c, kw_flow.c and runtime.c apply it) */
+enum tag_scope { TAG_SESSION = 1, TAG_HOST };
+enum tag_metric { TAG_PACKETS, TAG_SECONDS, TAG_BYTES };
+#define SIG_MAX_TAGS 4
+#define TAG_DEFAULT_PACKETS 256
+#define TAG_HOST_MAX_SECONDS 3600 /* a packet or byte count tag on a host lapses after this */
+struct sig_tag {
+    uint8_t scope;           /* enum tag_scope */
+    uint8_t metric;          /* enum tag_metric */
+    bool dst;                /* host: the alert's destination (else its source) */
+    uint32_t count;
+};
+
 struct sig {
     uint32_t num;            /* index in the engine */
     uint32_t id, gid, rev;   /* sid, gid, rev */
@@ -162,6 +175,8 @@ struct sig {
     int nvars;               /* byte_extract/byte_math variables */
     char var_names[SIG_MAX_VARS][32];
     uint64_t buffers_mask;   /* bit per buffer that has a list */
+    uint8_t ntags;
+    struct sig_tag tags[SIG_MAX_TAGS];
 };
 
 static inline bool sig_buffer_used(const struct sig *s, int buf)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detect/kw_runtime.h"
+#include "util/timefmt.h"
 
 static int oom(char *err, size_t errlen)
 {
@@ -643,5 +644,42 @@ void run_post_match(struct detect_thread *dt, const struct sig *s, const struct 
         default:
             break;
         }
+    }
+}
+
+/* ---- tag:session ------------------------------------------------------------------ */
+
+void tag_session_set(struct flow *f, const struct sig_tag *t, const struct packet *p)
+{
+    struct flow_detect_state *st = fstate(f, true);
+    if (st == NULL)
+        return;
+    st->tag_metric = t->metric;
+    if (t->metric == TAG_SECONDS) {
+        st->tag_until = (int64_t)timeval_usec(&p->ts) + (int64_t)t->count * 1000000;
+        st->tag_left = 1;
+    } else {
+        st->tag_left = t->count;
+    }
+}
+
+bool tag_session_check(struct flow *f, const struct packet *p)
+{
+    struct flow_detect_state *st = f->dstate;
+    if (st == NULL || st->tag_left == 0)
+        return false;
+    switch (st->tag_metric) {
+    case TAG_SECONDS:
+        if ((int64_t)timeval_usec(&p->ts) >= st->tag_until) {
+            st->tag_left = 0;
+            return false;
+        }
+        return true;
+    case TAG_BYTES:
+        st->tag_left = st->tag_left > p->wirelen ? st->tag_left - p->wirelen : 0;
+        return true;
+    default:
+        st->tag_left--;
+        return true;
     }
 }

@@ -221,13 +221,15 @@ static int noalert_setup(struct sig *s, struct parse_state *ps, const char *v, c
 }
 
 /*
- * tag: session|host, count, packets|seconds|bytes[, src|dst]. Validated and
- * accepted; caracal does not log tagged packets yet, so it has no effect.
+ * tag: session|host[, count, packets|seconds|bytes[, src|dst]]. When the
+ * rule alerts, the packets that follow in the flow (session) or to and from
+ * the host are logged as EVE packet events, up to the count. Without a
+ * count: 256 packets; a host tag without a direction follows the alert's
+ * destination.
  */
 static int tag_setup(struct sig *s, struct parse_state *ps, const char *v, char *err,
                      size_t errlen)
 {
-    (void)s;
     (void)ps;
     char buf[128];
     char *parts[5];
@@ -236,20 +238,51 @@ static int tag_setup(struct sig *s, struct parse_state *ps, const char *v, char 
         goto bad;
     for (char *rest = buf; rest != NULL && n < 5;)
         rest = kw_split(rest, ',', &parts[n++]);
-    uint64_t count;
-    if (n < 1 || n > 4 || (strcmp(parts[0], "session") != 0 && strcmp(parts[0], "host") != 0))
+    struct sig_tag t = { .metric = TAG_PACKETS, .count = TAG_DEFAULT_PACKETS };
+    if (n < 1 || n > 4)
         goto bad;
-    if (n == 1)
-        return 0; /* "tag:session" alone: Suricata's default of 256 packets */
-    if (n < 3 || !kw_parse_u64(parts[1], UINT32_MAX, &count) ||
-        (strcmp(parts[2], "packets") != 0 && strcmp(parts[2], "seconds") != 0 &&
-         strcmp(parts[2], "bytes") != 0))
+    if (strcmp(parts[0], "session") == 0)
+        t.scope = TAG_SESSION;
+    else if (strcmp(parts[0], "host") == 0) {
+        t.scope = TAG_HOST;
+        t.dst = true; /* without a direction: the alert's destination */
+    } else
         goto bad;
-    if (n == 4 && strcmp(parts[3], "src") != 0 && strcmp(parts[3], "dst") != 0)
+    if (n == 2)
         goto bad;
+    if (n >= 3) {
+        uint64_t count;
+        if (!kw_parse_u64(parts[1], UINT32_MAX, &count) || count == 0)
+            goto bad;
+        t.count = (uint32_t)count;
+        if (strcmp(parts[2], "packets") == 0)
+            t.metric = TAG_PACKETS;
+        else if (strcmp(parts[2], "seconds") == 0)
+            t.metric = TAG_SECONDS;
+        else if (strcmp(parts[2], "bytes") == 0)
+            t.metric = TAG_BYTES;
+        else
+            goto bad;
+    }
+    if (n == 4) {
+        if (t.scope != TAG_HOST) {
+            snprintf(err, errlen, "tag: a direction is only valid for host tags");
+            return -1;
+        }
+        if (strcmp(parts[3], "src") == 0)
+            t.dst = false;
+        else if (strcmp(parts[3], "dst") != 0)
+            goto bad;
+    }
+    if (s->ntags >= SIG_MAX_TAGS) {
+        snprintf(err, errlen, "more than %d tag options", SIG_MAX_TAGS);
+        return -1;
+    }
+    s->tags[s->ntags++] = t;
     return 0;
 bad:
-    snprintf(err, errlen, "invalid tag '%s'", v ? v : "");
+    snprintf(err, errlen, "invalid tag '%s' (expected session|host[,N,packets|seconds|bytes[,src|dst]])",
+             v ? v : "");
     return -1;
 }
 
@@ -374,7 +407,7 @@ const struct keyword kw_meta_table[] = {
     { "metadata", KW_VALUE, metadata_setup, "key value pairs, logged with the alert" },
     { "target", KW_VALUE, target_setup, "src_ip or dest_ip: the side that is attacked" },
     { "noalert", KW_NOVALUE, noalert_setup, "match without alerting" },
-    { "tag", KW_VALUE, tag_setup, "session|host,N,packets|seconds|bytes (accepted, no effect yet)" },
+    { "tag", KW_VALUE, tag_setup, "session|host[,N,packets|seconds|bytes[,src|dst]]: log the packets that follow" },
     { "threshold", KW_VALUE, threshold_setup, "type limit|threshold|both, track, count, seconds" },
     { "detection_filter", KW_VALUE, detection_filter_setup, "track, count, seconds: alert after count matches" },
     { NULL, 0, NULL, NULL },

@@ -106,6 +106,20 @@ struct flow_detect_state {
         bool set;
     } *ints;              /* flowints by registry id */
     uint32_t nints;
+    /* tag:session: the flow's packets are tagged while this lasts */
+    uint8_t tag_metric;   /* enum tag_metric */
+    uint64_t tag_left;    /* packets or bytes still tagged */
+    int64_t tag_until;    /* seconds metric: packet time (us) it ends */
 };
+
+/* tag:session on f, from packet p (kw_flow.c). */
+void tag_session_set(struct flow *f, const struct sig_tag *t, const struct packet *p);
+/* True when f is tagged for p; consumes the tag's packet or byte count. */
+bool tag_session_check(struct flow *f, const struct packet *p);
+/* tag:host for the alert's source or destination (runtime.c). */
+void tag_host_set(struct detect_runtime *rt, const struct sig_tag *t, const struct packet *p);
+/* True when p's source or destination is tagged; consumes counts. Cheap
+ * (no lock) while no host is tagged. */
+bool tag_host_check(struct detect_runtime *rt, const struct packet *p);
 
 #endif

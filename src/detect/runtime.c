@@ -1,6 +1,6 @@
 /*
  * Detection state shared by the workers: threshold, detection_filter and
- * rate_filter counters, and the xbits store.
+ * rate_filter counters, the xbits store and tagged hosts.
  *
  * One hash table holds all of it behind one mutex. The lock is taken only
  * when a signature that needs it matches, which is rare next to the packet
@@ -21,7 +21,7 @@
 #define USEC 1000000LL
 #define EXPIRE_SCAN 8 /* expired entries dropped from the LRU tail per insert */
 
-enum rt_kind { RT_THRESHOLD = 1, RT_DETECTION_FILTER, RT_RATE_FILTER, RT_XBIT };
+enum rt_kind { RT_THRESHOLD = 1, RT_DETECTION_FILTER, RT_RATE_FILTER, RT_XBIT, RT_HOST_TAG };
 
 struct rt_key {
     uint8_t kind;          /* enum rt_kind */
@@ -50,6 +50,7 @@ struct detect_runtime {
     unsigned n, max;
     uint64_t evicted;
     struct rt_entry *head, *tail;
+    unsigned host_tags;        /* live RT_HOST_TAG entries; read without the lock */
 };
 
 struct detect_runtime *detect_runtime_new(void)
@@ -135,6 +136,8 @@ static void entry_remove(struct detect_runtime *rt, struct rt_entry *e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
     lru_unlink(rt, e);
+    if (e->key.kind == RT_HOST_TAG)
+        __atomic_sub_fetch(&rt->host_tags, 1, __ATOMIC_RELAXED);
     free(e);
     rt->n--;
 }
@@ -429,4 +432,69 @@ bool xbits_run(struct detect_runtime *rt, int cmd, uint32_t id, int track, uint3
     }
     pthread_mutex_unlock(&rt->lock);
     return ret;
+}
+
+/* ---- tag:host -------------------------------------------------------------------- */
+
+/* A tagged host's entry: count holds the metric, tv1 what is left of it
+ * (packets or bytes; 1 for a time tag, which ends at expires). */
+
+static void host_key(struct rt_key *k, const struct packet *p, bool dst)
+{
+    memset(k, 0, sizeof *k);
+    k->kind = RT_HOST_TAG;
+    k->ip_ver = p->ip_ver;
+    k->a = dst ? p->dst : p->src;
+}
+
+void tag_host_set(struct detect_runtime *rt, const struct sig_tag *t, const struct packet *p)
+{
+    if (rt == NULL || p->ip_ver == 0)
+        return;
+    struct rt_key k;
+    host_key(&k, p, t->dst);
+    uint64_t h = key_hash(&k);
+    int64_t now = packet_usec(p);
+    pthread_mutex_lock(&rt->lock);
+    if (table_init(rt)) {
+        struct rt_entry *e = entry_find(rt, &k, h, now);
+        if (e == NULL && (e = entry_new(rt, &k, h, now)) != NULL)
+            __atomic_add_fetch(&rt->host_tags, 1, __ATOMIC_RELAXED);
+        if (e != NULL) {
+            e->count = t->metric;
+            if (t->metric == TAG_SECONDS) {
+                e->tv1 = 1;
+                e->expires = now + (int64_t)t->count * USEC;
+            } else {
+                e->tv1 = t->count;
+                e->expires = now + (int64_t)TAG_HOST_MAX_SECONDS * USEC;
+            }
+        }
+    }
+    pthread_mutex_unlock(&rt->lock);
+}
+
+bool tag_host_check(struct detect_runtime *rt, const struct packet *p)
+{
+    if (rt == NULL || p->ip_ver == 0 || __atomic_load_n(&rt->host_tags, __ATOMIC_RELAXED) == 0)
+        return false;
+    bool tagged = false;
+    int64_t now = packet_usec(p);
+    pthread_mutex_lock(&rt->lock);
+    for (int side = 0; side < 2 && rt->buckets != NULL; side++) {
+        struct rt_key k;
+        host_key(&k, p, side == 1);
+        struct rt_entry *e = entry_find(rt, &k, key_hash(&k), now);
+        if (e == NULL)
+            continue;
+        tagged = true;
+        if (e->count == TAG_PACKETS)
+            e->tv1--;
+        else if (e->count == TAG_BYTES)
+            e->tv1 -= p->wirelen;
+        if (e->tv1 <= 0)
+            entry_remove(rt, e);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    return tagged;
 }

@@ -62,7 +62,8 @@ static const struct conf_node *find_output(const struct conf *c, const char *nam
     return NULL;
 }
 
-/* types: - alert: { payload: yes, payload-printable: yes, packet: yes, metadata: yes } */
+/* types: - alert: { payload: yes, payload-printable: yes, packet: yes, metadata: yes,
+ *                   tagged-packets: yes } */
 static int load_alert_options(struct settings *s, const struct conf_node *alert, char *err,
                               size_t errlen)
 {
@@ -71,6 +72,7 @@ static int load_alert_options(struct settings *s, const struct conf_node *alert,
         { "payload-printable", EVE_ALERT_PAYLOAD_PRINTABLE },
         { "packet", EVE_ALERT_PACKET },
         { "metadata", EVE_ALERT_METADATA },
+        { "tagged-packets", EVE_ALERT_TAGGED_PACKETS },
     };
     if (alert == NULL)
         return 0;
@@ -120,7 +122,7 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
     s->eve_filename = "eve.json";
     s->eve_buffer = 64 * 1024;
     s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT;
-    s->eve_alert_opts = EVE_ALERT_METADATA;
+    s->eve_alert_opts = EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS;
     const struct conf_node *eve = find_output(c, "eve-log");
     if (eve == NULL)
         return 0;

@@ -61,6 +61,15 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
         stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res.overflow);
     if (res.drop)
         stats_inc(&w->stats, res.reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
+    if (res.tagged) {
+        stats_inc(&w->stats, STAT_DETECT_TAGGED);
+        if ((w->eve_types & EVE_TYPE_ALERT) && (w->alert_opts & EVE_ALERT_TAGGED_PACKETS) &&
+            w->eve.sink != NULL) {
+            json_t *ev = eve_packet_event(p, f, dir);
+            eve_write(&w->eve, ev);
+            json_decref(ev);
+        }
+    }
     if (res.nalerts == 0)
         return;
     if (f)

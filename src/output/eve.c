@@ -362,6 +362,15 @@ static json_t *endpoint_object(const struct packet *p, bool dst)
     return o;
 }
 
+/* "packet" (base64 of the captured bytes) and "packet_info" (the link type). */
+static void add_packet(json_t *ev, const struct packet *p)
+{
+    json_object_set_new(ev, "packet", base64_string(p->data, p->caplen));
+    json_t *info = json_object();
+    json_object_set_new(info, "linktype", json_integer(p->linktype));
+    json_object_set_new(ev, "packet_info", info);
+}
+
 json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
                         const struct eve_alert_info *a, unsigned opts)
 {
@@ -401,7 +410,22 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     if (opts & (EVE_ALERT_PAYLOAD | EVE_ALERT_PAYLOAD_PRINTABLE))
         json_object_set_new(ev, "stream", json_integer(0));
     if (opts & EVE_ALERT_PACKET)
-        json_object_set_new(ev, "packet", base64_string(p->data, p->caplen));
+        add_packet(ev, p);
+    return ev;
+}
+
+json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir)
+{
+    json_t *ev = eve_envelope(&p->ts, "packet");
+    if (f)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
+    eve_add_packet_tuple(ev, p);
+    if (f)
+        json_object_set_new(ev, "direction", json_string(dir == FLOW_TOSERVER ? "to_server"
+                                                                               : "to_client"));
+    add_packet(ev, p);
     return ev;
 }
 

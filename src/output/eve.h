@@ -28,6 +28,7 @@ struct stats;
 #define EVE_ALERT_PAYLOAD_PRINTABLE 0x02u /* payload_printable */
 #define EVE_ALERT_PACKET 0x04u            /* packet, base64 */
 #define EVE_ALERT_METADATA 0x08u          /* alert.metadata */
+#define EVE_ALERT_TAGGED_PACKETS 0x10u    /* "packet" events for packets a tag: covers */
 
 /* What an alert event says about the rule (filled by the worker from detect). */
 struct eve_alert_info {
@@ -77,6 +78,8 @@ const char *eve_proto_name(uint8_t proto, char *buf, size_t len);
 /* Complete events. */
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason);
 json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event);
+/* A packet covered by a rule's tag: (event_type "packet"). */
+json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir);
 json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
                         const struct eve_alert_info *a, unsigned opts);
 json_t *eve_stats_event(const struct timeval *ts, const struct stats *s, double uptime);

@@ -1281,6 +1281,104 @@ static void test_two_threads_share_engine(void **state)
     detect_thread_free(dt2);
 }
 
+/* ---- tag ------------------------------------------------------------------------------- */
+
+static void flow_detect(struct packet *p, long sec)
+{
+    p->ts.tv_sec = T0 + sec;
+    int dir;
+    struct flow *f = flow_of(p, &dir);
+    detect_packet(F->dt, p, f, dir, &F->res);
+}
+
+static void test_tag_session(void **state)
+{
+    (void)state;
+    struct flow_config cfg;
+    flow_config_defaults(&cfg);
+    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    assert_non_null(F->ft);
+    load("alert tcp any any -> any 80 (content:\"pkts\"; tag:session,2,packets; sid:1;)\n"
+         "alert tcp any any -> any 81 (content:\"secs\"; tag:session,10,seconds; sid:2;)\n"
+         "alert tcp any any -> any 82 (content:\"bytes\"; tag:session,150,bytes; sid:3;)\n"
+         "alert tcp any any -> any 83 (content:\"quiet\"; tag:session; noalert; sid:4;)\n");
+    const char *c = "10.0.0.1", *s = "10.0.0.2";
+    struct pkt k;
+    /* packets: the two packets after the alert, either direction */
+    flow_detect(tcp(&k, c, 1000, s, 80, "before"), 0);
+    assert_false(F->res.tagged);
+    flow_detect(tcp(&k, c, 1000, s, 80, "pkts"), 1);
+    assert_true(alerted(1));
+    assert_false(F->res.tagged);
+    flow_detect(tcp(&k, s, 80, c, 1000, "reply"), 2);
+    assert_true(F->res.tagged);
+    flow_detect(tcp(&k, c, 1000, s, 80, "more"), 3);
+    assert_true(F->res.tagged);
+    flow_detect(tcp(&k, c, 1000, s, 80, "more"), 4);
+    assert_false(F->res.tagged);
+    /* another flow is not tagged */
+    flow_detect(tcp(&k, c, 1001, s, 80, "other"), 1);
+    assert_false(F->res.tagged);
+    /* seconds: by packet time */
+    flow_detect(tcp(&k, c, 1002, s, 81, "secs"), 100);
+    flow_detect(tcp(&k, c, 1002, s, 81, "x"), 105);
+    assert_true(F->res.tagged);
+    flow_detect(tcp(&k, c, 1002, s, 81, "x"), 109);
+    assert_true(F->res.tagged);
+    flow_detect(tcp(&k, c, 1002, s, 81, "x"), 110);
+    assert_false(F->res.tagged);
+    /* bytes: wire length, the packet that crosses the count is still tagged */
+    flow_detect(tcp(&k, c, 1003, s, 82, "bytes"), 200);
+    uint32_t len = k.p.wirelen;
+    assert_true(len > 50 && len < 150);
+    flow_detect(tcp(&k, c, 1003, s, 82, "x"), 201);
+    assert_true(F->res.tagged);
+    flow_detect(tcp(&k, c, 1003, s, 82, "x"), 202);
+    assert_true(F->res.tagged == (2 * len <= 150 + len));
+    flow_detect(tcp(&k, c, 1003, s, 82, "x"), 203);
+    flow_detect(tcp(&k, c, 1003, s, 82, "x"), 204);
+    assert_false(F->res.tagged);
+    /* a rule that does not alert does not tag */
+    flow_detect(tcp(&k, c, 1004, s, 83, "quiet"), 300);
+    assert_int_equal(F->res.nalerts, 0);
+    flow_detect(tcp(&k, c, 1004, s, 83, "x"), 301);
+    assert_false(F->res.tagged);
+}
+
+static void test_tag_host(void **state)
+{
+    (void)state;
+    load("alert udp any any -> any 53 (content:\"dst\"; tag:host,2,packets; sid:1;)\n"
+         "alert udp any any -> any 54 (content:\"src\"; tag:host,60,seconds,src; sid:2;)\n");
+    struct pkt k;
+    /* no flow needed: the destination of the alert is tagged */
+    detect(udp(&k, "10.0.0.1", 1000, "10.0.0.9", 53, "dst"));
+    assert_true(alerted(1));
+    assert_false(F->res.tagged);
+    detect(udp(&k, "10.0.0.2", 1000, "10.0.0.3", 99, "x"));
+    assert_false(F->res.tagged);
+    detect(udp(&k, "10.0.0.9", 53, "10.0.0.5", 1000, "x"));
+    assert_true(F->res.tagged);
+    detect(udp(&k, "10.0.0.6", 1000, "10.0.0.9", 53, "x"));
+    assert_true(F->res.tagged);
+    detect(udp(&k, "10.0.0.6", 1000, "10.0.0.9", 53, "x"));
+    assert_false(F->res.tagged);
+    /* seconds, the source: packet time decides */
+    k.p.ts.tv_sec = T0;
+    detect(udp(&k, "10.0.0.7", 1000, "10.0.0.8", 54, "src"));
+    assert_true(alerted(2));
+    struct packet *p = udp(&k, "10.0.0.8", 54, "10.0.0.7", 1000, "x");
+    p->ts.tv_sec = T0 + 59;
+    detect(p);
+    assert_true(F->res.tagged);
+    p->ts.tv_sec = T0 + 60;
+    detect(p);
+    assert_false(F->res.tagged);
+    p = udp(&k, "10.0.0.8", 1000, "10.0.0.9", 54, "x");
+    detect(p);
+    assert_false(F->res.tagged);
+}
+
 /* ---- Port groups ------------------------------------------------------------------ */
 
 static const char PORT_RULES[] =
@@ -1403,6 +1501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_noalert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tag_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tag_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_groups_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_index_many, setup, teardown),

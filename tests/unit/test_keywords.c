@@ -315,14 +315,40 @@ static void test_target_noalert_and_tag(void **st)
     expect_error("target", "both", "invalid target 'both'");
     assert_int_equal(kw("noalert", NULL), 0);
     assert_true(F->s->flags & SIG_NOALERT);
-    expect_ok("tag", "session,5,packets");
-    expect_ok("tag", "session, 300, seconds");
-    expect_ok("tag", "host,10,bytes,src");
+    /* tag: scope, count and metric, direction; defaults 256 packets, host dst */
+    assert_int_equal(kw("tag", "session,5,packets"), 0);
+    assert_int_equal(kw("tag", "host, 300, seconds"), 0);
+    assert_int_equal(kw("tag", "host,10,bytes,src"), 0);
+    assert_int_equal(kw("tag", "host"), 0);
+    assert_int_equal(F->s->ntags, 4);
+    assert_int_equal(F->s->tags[0].scope, TAG_SESSION);
+    assert_int_equal(F->s->tags[0].metric, TAG_PACKETS);
+    assert_int_equal(F->s->tags[0].count, 5);
+    assert_int_equal(F->s->tags[1].scope, TAG_HOST);
+    assert_int_equal(F->s->tags[1].metric, TAG_SECONDS);
+    assert_int_equal(F->s->tags[1].count, 300);
+    assert_true(F->s->tags[1].dst);
+    assert_int_equal(F->s->tags[2].metric, TAG_BYTES);
+    assert_false(F->s->tags[2].dst);
+    assert_int_equal(F->s->tags[3].count, TAG_DEFAULT_PACKETS);
+    assert_int_equal(F->s->tags[3].metric, TAG_PACKETS);
+    assert_true(F->s->tags[3].dst);
+    assert_int_equal(kw("tag", "session"), -1);
+    assert_string_equal(F->err, "more than 4 tag options");
     expect_ok("tag", "session");
-    expect_error("tag", "flow,5,packets", "invalid tag 'flow,5,packets'");
-    expect_error("tag", "session,x,packets", "invalid tag 'session,x,packets'");
-    expect_error("tag", "session,5,hours", "invalid tag 'session,5,hours'");
-    expect_error("tag", "host,5,packets,both", "invalid tag 'host,5,packets,both'");
+    expect_error("tag", "flow,5,packets",
+                 "invalid tag 'flow,5,packets' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "session,x,packets",
+                 "invalid tag 'session,x,packets' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "session,5,hours",
+                 "invalid tag 'session,5,hours' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "session,5",
+                 "invalid tag 'session,5' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "session,0,packets",
+                 "invalid tag 'session,0,packets' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "host,5,packets,both",
+                 "invalid tag 'host,5,packets,both' (expected session|host[,N,packets|seconds|bytes[,src|dst]])");
+    expect_error("tag", "session,5,packets,src", "tag: a direction is only valid for host tags");
 }
 
 static void test_threshold_parses_all_orders(void **st)
