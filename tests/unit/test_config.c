@@ -665,7 +665,7 @@ static void test_settings_defaults_from_empty_config(void **state)
     assert_int_equal(s.eve_buffer, 64 * 1024);
     assert_int_equal(s.eve_types,
                      EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT);
-    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA);
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     assert_false(s.fast_enabled);
     assert_true(s.stats_enabled);
     assert_int_equal(s.stats_interval, 8);
@@ -897,8 +897,13 @@ static void test_settings_eve_types_known_and_skipped(void **state)
     if (rc != 0)
         fail_msg("settings_load: %s", err);
     assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_STATS);
-    /* alert options: payload on, metadata stays on by default */
-    assert_int_equal(s.eve_alert_opts, EVE_ALERT_PAYLOAD | EVE_ALERT_METADATA);
+    /* alert options: payload on, metadata and tagged-packets stay on by default */
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_PAYLOAD | EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
+    settings_release(&s);
+    assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - alert:\n"
+                                   "            tagged-packets: no\n            metadata: no\n",
+                                   &s, NULL, err), 0);
+    assert_int_equal(s.eve_alert_opts, 0);
     /* An empty list turns every type off. */
     assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types: []\n", &s, NULL, err), 0);
     assert_int_equal(s.eve_types, 0);
@@ -1011,7 +1016,7 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_int_equal(s.eve_buffer, 64 * 1024);
     assert_int_equal(s.eve_types,
                      EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
-    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA);
+    assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     assert_true(s.fast_enabled);
     assert_string_equal(s.fast_filename, "fast.log");
     assert_true(s.stats_enabled);
