@@ -368,11 +368,12 @@ static bool evict_oldest(struct defrag_table *t, const struct frag_tracker *keep
     return true;
 }
 
-static int policy_for(const struct defrag_table *t, int ip_ver, const struct ip_addr *dst)
+static int policy_lookup(const struct defrag_net_policy *policies, unsigned n, int def,
+                         int ip_ver, const struct ip_addr *dst)
 {
-    int best = t->default_policy, best_len = -1;
-    for (unsigned i = 0; i < t->npolicies; i++) {
-        const struct defrag_net_policy *e = &t->policies[i];
+    int best = def, best_len = -1;
+    for (unsigned i = 0; i < n; i++) {
+        const struct defrag_net_policy *e = &policies[i];
         if (e->ip_ver != ip_ver || e->prefix <= best_len)
             continue;
         unsigned full = e->prefix / 8, rest = e->prefix % 8;
@@ -384,6 +385,17 @@ static int policy_for(const struct defrag_table *t, int ip_ver, const struct ip_
         best_len = e->prefix;
     }
     return best;
+}
+
+static int policy_for(const struct defrag_table *t, int ip_ver, const struct ip_addr *dst)
+{
+    return policy_lookup(t->policies, t->npolicies, t->default_policy, ip_ver, dst);
+}
+
+int defrag_config_policy_for(const struct defrag_config *cfg, int ip_ver,
+                             const struct ip_addr *dst)
+{
+    return policy_lookup(cfg->policies, cfg->npolicies, cfg->default_policy, ip_ver, dst);
 }
 
 static struct frag_tracker *tracker_find(struct defrag_table *t, const struct frag_key *k)
@@ -551,9 +563,7 @@ static bool read_ipv6(const struct packet *p, struct cursor c, struct frag_info 
  * Overlaps
  * ========================================================================= */
 
-/* True when the new fragment [ns, ne) wins the bytes it shares with the held
- * piece [oa, ob); see the table in defrag.h. */
-static bool new_wins(int policy, uint32_t ns, uint32_t ne, uint32_t oa, uint32_t ob)
+bool defrag_policy_new_wins(int policy, uint32_t ns, uint32_t ne, uint32_t oa, uint32_t ob)
 {
     switch (policy) {
     case DEFRAG_POLICY_FIRST: return false;
@@ -603,7 +613,7 @@ static bool insert_fragment(struct defrag_table *t, struct frag_tracker *tr,
         /* Now pc->a <= cur < pc->b: both hold [cur, oe). */
         *overlap = true;
         uint32_t oe = pc->b < ne ? pc->b : ne;
-        if (!new_wins(tr->policy, ns, ne, pc->a, pc->b)) {
+        if (!defrag_policy_new_wins(tr->policy, ns, ne, pc->a, pc->b)) {
             cur = oe;
             pc = pc->next;
             continue;

@@ -12,6 +12,7 @@
 #ifndef CARACAL_DECODE_DEFRAG_H
 #define CARACAL_DECODE_DEFRAG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "decode/decode.h"
@@ -67,6 +68,14 @@ struct defrag_config {
     struct defrag_net_policy *policies;
     unsigned npolicies;
 };
+
+/* True when new data [ns, ne) wins the bytes it shares with held data
+ * [oa, ob) under policy (the table above). The TCP stream engine uses it
+ * too, with offsets into the stream. */
+bool defrag_policy_new_wins(int policy, uint32_t ns, uint32_t ne, uint32_t oa, uint32_t ob);
+/* The policy of destination dst: the longest matching prefix, else the default. */
+int defrag_config_policy_for(const struct defrag_config *cfg, int ip_ver,
+                             const struct ip_addr *dst);
 
 /* Fills cfg with the defaults and no per-network policy. */
 void defrag_config_init(struct defrag_config *cfg);

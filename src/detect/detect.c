@@ -110,13 +110,40 @@ static bool sig_match(struct detect_thread *dt, const struct sig *s, const struc
     if (s->pkt && !match_packet_keywords(dt, s, p, f, dir))
         return false;
     if (s->lists[BUF_PAYLOAD] || s->lists[BUF_BASE64_DATA]) {
-        if (p->payload_len == 0)
+        if (dt->pl_len == 0)
             return false;
-        struct inspect_env env = { .p = p, .f = f, .dir = dir };
-        if (!inspect_buffer(dt, s, BUF_PAYLOAD, p->data + p->payload_off, p->payload_len, &env))
-            return false;
+        struct inspect_env env = { .p = p, .f = f, .dir = dir, .min_end = dt->pl_new_off };
+        if (!inspect_buffer(dt, s, BUF_PAYLOAD, dt->pl, dt->pl_len, &env)) {
+            /* A stream chunk is also tried from where its new bytes start:
+             * anchored contents (startswith, offset, depth) of a message
+             * that begins a segment are then where the rule expects them. */
+            if (dt->pl_new_off == 0)
+                return false;
+            struct inspect_env env2 = { .p = p, .f = f, .dir = dir };
+            if (!inspect_buffer(dt, s, BUF_PAYLOAD, dt->pl + dt->pl_new_off,
+                                dt->pl_len - dt->pl_new_off, &env2))
+                return false;
+        }
     }
     return true;
+}
+
+static bool sig_has_payload(const struct sig *s)
+{
+    return s->lists[BUF_PAYLOAD] || s->lists[BUF_BASE64_DATA];
+}
+
+/* Whether the mode inspects s at all. */
+static bool mode_takes(int mode, const struct sig *s)
+{
+    switch (mode) {
+    case DETECT_PACKET_STREAMED:
+        return !sig_has_payload(s) || (s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM));
+    case DETECT_STREAM:
+        return sig_has_payload(s) && !(s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM));
+    default:
+        return !(s->flags & SIG_FLOW_ONLY_STREAM);
+    }
 }
 
 static void add_alert(struct detect_result *res, const struct sig *s, int action)
@@ -144,6 +171,8 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
 {
     if ((s->flags & SIG_IPONLY) && f != NULL && f->pkts[dir] > 1)
         return true; /* decided on the direction's first packet */
+    if (dt->mode != DETECT_PACKET && !mode_takes(dt->mode, s))
+        return true;
     if (!sig_match(dt, s, p, f, dir))
         return true;
     if (s->post)
@@ -187,16 +216,35 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
 void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
                    struct detect_result *res)
 {
+    detect_packet_mode(dt, p, f, dir, DETECT_PACKET, NULL, 0, 0, res);
+}
+
+void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct flow *f,
+                        int dir, int mode, const uint8_t *chunk, uint32_t chunk_len,
+                        uint32_t new_off, struct detect_result *res)
+{
     memset(res, 0, offsetof(struct detect_result, alerts));
+    dt->mode = mode;
+    if (mode == DETECT_STREAM) {
+        dt->pl = chunk;
+        dt->pl_len = chunk_len;
+        dt->pl_new_off = new_off;
+    } else {
+        dt->pl = p->data + p->payload_off;
+        dt->pl_len = p->payload_len;
+        dt->pl_new_off = 0;
+    }
     const struct detect_engine *de = dt->de;
     if (!(p->flags & PKT_HAS_TUPLE) || de->nsigs == 0)
         return;
     /* Tagged by an earlier alert (checked first, so the alert's own packet
-     * is not counted: it is logged with the alert). */
-    if (f != NULL && f->dstate != NULL && tag_session_check(f, p))
-        res->tagged = true;
-    if (tag_host_check(dt->rt, p))
-        res->tagged = true;
+     * is not counted: it is logged with the alert). Once per packet. */
+    if (mode != DETECT_STREAM) {
+        if (f != NULL && f->dstate != NULL && tag_session_check(f, p))
+            res->tagged = true;
+        if (tag_host_check(dt->rt, p))
+            res->tagged = true;
+    }
     const struct proto_dir *pd = &de->groups[packet_group(p)][dir == FLOW_TOCLIENT];
     const struct sig_group *g = proto_dir_group(pd, dir == FLOW_TOCLIENT ? p->sp : p->dp);
 
@@ -205,8 +253,9 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
      * number, walked together in evaluation order. */
     dt->ncand = 0;
     dt->group = g;
-    if (pd->pg[0].db && g->nfp && p->payload_len > 0)
-        hs_scan(pd->pg[0].db, (const char *)p->data + p->payload_off, p->payload_len, 0,
+    if (pd->pg[0].db && g->nfp && dt->pl_len > 0 &&
+        (mode != DETECT_PACKET_STREAMED || de->packet_only_fp))
+        hs_scan(pd->pg[0].db, (const char *)dt->pl, dt->pl_len, 0,
                 dt->hs_scratch, on_hs_match, dt);
     if (dt->ncand > 16)
         qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);

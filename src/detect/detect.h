@@ -87,6 +87,22 @@ struct detect_result {
 void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
                    struct detect_result *res);
 
+/*
+ * A TCP session the stream engine reassembles is inspected in two parts:
+ * each packet with the rules that do not look at the payload (and the
+ * tcp-pkt / flow:no_stream ones, on its own payload), then each new piece
+ * of the stream with the payload rules. chunk[0..new_off) was inspected
+ * before; a match must end in chunk[new_off..len).
+ */
+enum detect_mode {
+    DETECT_PACKET,        /* every rule, on the packet's payload */
+    DETECT_PACKET_STREAMED, /* packet of a reassembled session: no stream payload rules */
+    DETECT_STREAM,        /* payload rules on a stream chunk */
+};
+void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct flow *f,
+                        int dir, int mode, const uint8_t *chunk, uint32_t len, uint32_t new_off,
+                        struct detect_result *res);
+
 /* Frees the per-flow detection state (flowbits, flowints) when a flow ends. */
 void detect_flow_free(struct flow *f);
 

@@ -315,6 +315,10 @@ struct detect_thread {
     uint32_t *cand_list;
     unsigned ncand;
     const struct sig_group *group;  /* the packet's group, while scanning */
+    /* The payload being inspected (the packet's or a stream chunk) and the mode. */
+    const uint8_t *pl;
+    uint32_t pl_len, pl_new_off;
+    int mode;
 };
 
 /* ---- Inspection (inspect.c) --------------------------------------------- */
@@ -324,6 +328,9 @@ struct inspect_env {
     const struct packet *p;
     const struct flow *f;
     int dir;
+    /* Stream chunks: bytes before this were inspected in an earlier chunk,
+     * so only a match that ends after it counts (0: any match). */
+    uint32_t min_end;
     uint64_t vars[SIG_MAX_VARS];
 };
 

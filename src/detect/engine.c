@@ -742,6 +742,8 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         }
         s->fp = choose_fast_pattern(s);
         s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
+        if (s->fp && (s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM)))
+            de->packet_only_fp = true;
         if (sig_is_ip_only(s))
             s->flags |= SIG_IPONLY;
         /* Without a fast pattern: index by a narrow source or destination. */

@@ -167,6 +167,7 @@ struct run {
     struct inspect_env *env;
     struct inspect_scratch *is;
     uint32_t *steps;
+    int64_t min_end;                     /* a match must end after this (0: anywhere) */
     uint32_t miss_valid;                 /* bit per slot */
     int64_t miss_from[MISS_SLOTS], miss_end[MISS_SLOTS];
 };
@@ -227,6 +228,19 @@ static bool retry_useful(const struct sm *m)
     return false;
 }
 
+/* With a stream chunk's min_end, a later occurrence of the last positive
+ * match can make the difference (an earlier one may lie in old bytes). */
+static bool last_moves(const struct run *r, const struct sm *m)
+{
+    if (r->min_end <= 0)
+        return false;
+    for (m = m->next; m; m = m->next)
+        if (m->type == SM_CONTENT || m->type == SM_PCRE || m->type == SM_BYTE_JUMP ||
+            m->type == SM_BYTE_EXTRACT || m->type == SM_BASE64_DECODE)
+            return false;
+    return true;
+}
+
 static bool content_step(struct run *r, const struct sm *m, int64_t pos, unsigned idx)
 {
     const struct content *c = m->ctx;
@@ -270,7 +284,7 @@ static bool content_step(struct run *r, const struct sm *m, int64_t pos, unsigne
             return false;
         if (run_list(r, m->next, found + c->len, idx + 1))
             return true;
-        if (*r->steps > INSPECT_STEP_BUDGET || !retry_useful(m->next))
+        if (*r->steps > INSPECT_STEP_BUDGET || !(retry_useful(m->next) || last_moves(r, m)))
             return false;
         from = found + 1;
     }
@@ -297,7 +311,7 @@ static bool pcre_step(struct run *r, const struct sm *m, int64_t pos, unsigned i
             return false;
         if (run_list(r, m->next, base + me, idx + 1))
             return true;
-        if (*r->steps > INSPECT_STEP_BUDGET || !retry_useful(m->next))
+        if (*r->steps > INSPECT_STEP_BUDGET || !(retry_useful(m->next) || last_moves(r, m)))
             return false;
         from = ms + 1;
         if (from > slen)
@@ -390,6 +404,8 @@ static bool base64_step(struct run *r, const struct base64_ctx *bc, int64_t pos)
     uint32_t avail = r->len - (uint32_t)at;
     if (bc->bytes && bc->bytes < avail)
         avail = bc->bytes;
+    if (r->min_end > 0 && at + avail <= r->min_end)
+        return false; /* only old stream bytes to decode */
     uint32_t n = base64_decode_buf(r->data + at, avail, r->is->b64, INSPECT_DECODE_MAX);
     if (n == 0)
         return false;
@@ -399,6 +415,7 @@ static bool base64_step(struct run *r, const struct base64_ctx *bc, int64_t pos)
     struct run sub = *r;
     sub.data = r->is->b64;
     sub.len = n;
+    sub.min_end = 0;
     sub.miss_valid = 0;
     return run_list(&sub, list, 0, 0);
 }
@@ -451,7 +468,7 @@ static bool run_list(struct run *r, const struct sm *m, int64_t pos, unsigned id
             return false;   /* not a payload keyword: never true by accident */
         }
     }
-    return true;
+    return r->min_end <= 0 || pos > r->min_end;
 }
 
 bool inspect_buffer(struct detect_thread *dt, const struct sig *s, int buf,
@@ -477,6 +494,7 @@ bool inspect_buffer(struct detect_thread *dt, const struct sig *s, int buf,
     r.env = env;
     r.is = dt->is;
     r.steps = &steps;
+    r.min_end = buf == BUF_PAYLOAD ? env->min_end : 0;
     r.miss_valid = 0;
     return run_list(&r, m, 0, 0);
 }

@@ -242,6 +242,37 @@ static int load_defrag(struct settings *s, const struct conf *c, char *err, size
     return 0;
 }
 
+/* stream: { enabled, midstream, memcap, reassembly: { depth, inspect-window, max-wait } } */
+static int load_stream(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    struct stream_config *st = &s->stream;
+    stream_config_init(st);
+    CHECK(conf_get_bool(c, "stream.enabled", st->enabled, &st->enabled, err, errlen));
+    CHECK(conf_get_bool(c, "stream.midstream", st->midstream, &st->midstream, err, errlen));
+    CHECK(conf_get_size(c, "stream.memcap", st->memcap, &st->memcap, err, errlen));
+    if (st->memcap < (1u << 20))
+        return range_error(c, "stream.memcap", "must be at least 1mb", err, errlen);
+    uint64_t v;
+    CHECK(conf_get_size(c, "stream.reassembly.depth", st->depth, &v, err, errlen));
+    if (v > UINT32_MAX)
+        return range_error(c, "stream.reassembly.depth", "must be at most 4gb (0: no limit)",
+                           err, errlen);
+    st->depth = (uint32_t)v;
+    CHECK(conf_get_size(c, "stream.reassembly.inspect-window", st->inspect_window, &v, err,
+                        errlen));
+    if (v < 64 || v > (1u << 20))
+        return range_error(c, "stream.reassembly.inspect-window", "expected from 64 to 1mb",
+                           err, errlen);
+    st->inspect_window = (uint32_t)v;
+    CHECK(conf_get_size(c, "stream.reassembly.max-wait", st->max_wait, &v, err, errlen));
+    if (v < 4096 || v > (1u << 30))
+        return range_error(c, "stream.reassembly.max-wait", "expected from 4kb to 1gb", err,
+                           errlen);
+    st->max_wait = (uint32_t)v;
+    st->policies = &s->defrag;
+    return 0;
+}
+
 void settings_release(struct settings *s)
 {
     defrag_config_release(&s->defrag);
@@ -311,6 +342,7 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
     }
 
     CHECK(load_defrag(s, c, err, errlen));
+    CHECK(load_stream(s, c, err, errlen));
     CHECK(load_eve(s, c, err, errlen));
     CHECK(load_fast(s, c, err, errlen));
     CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));

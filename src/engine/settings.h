@@ -9,6 +9,7 @@
 #include "decode/defrag.h"
 #include "engine/config.h"
 #include "flow/flow.h"
+#include "stream/stream.h"
 
 enum runmode { RUNMODE_SINGLE, RUNMODE_WORKERS };
 
@@ -19,6 +20,7 @@ struct settings {
     struct decode_config decode;
     struct flow_config flow;  /* memcap is the total over all workers */
     struct defrag_config defrag; /* with host-os-policy per destination */
+    struct stream_config stream; /* memcap is the total over all workers; policies: &defrag */
     bool eve_enabled;
     const char *eve_filename; /* relative to the log dir unless absolute */
     size_t eve_buffer;

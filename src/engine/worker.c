@@ -13,6 +13,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         json_decref(ev);
     }
     detect_flow_free(f);
+    if (w->stream)
+        stream_flow_free(w->stream, f);
 }
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
@@ -26,6 +28,13 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
     w->flows = flow_table_new(&fc, &w->stats, on_flow_end, w);
     if (w->flows == NULL)
         return -1;
+    if (s->stream.enabled) {
+        struct stream_config sc = s->stream;
+        sc.memcap = s->stream.memcap / (nworkers ? nworkers : 1);
+        sc.policies = &s->defrag;
+        if ((w->stream = stream_engine_new(&sc, &w->stats)) == NULL)
+            return -1;
+    }
     if (out->de != NULL && (w->dt = detect_thread_new(out->de)) == NULL)
         return -1;
     eve_writer_init(&w->eve, s->eve_enabled ? out->eve : NULL, s->eve_buffer);
@@ -51,17 +60,17 @@ static const char *alert_action_name(int action)
     return action == 1 || action == 2 ? "blocked" : "allowed";
 }
 
-static void run_detect(struct worker *w, const struct packet *p, struct flow *f, int dir)
+/* Counts and writes the results of one detection pass. */
+static void report(struct worker *w, const struct packet *p, struct flow *f, int dir,
+                   const struct detect_result *res, const uint8_t *chunk, uint32_t chunk_len)
 {
-    struct detect_result res;
-    detect_packet(w->dt, p, f, dir, &res);
-    if (res.suppressed)
-        stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res.suppressed);
-    if (res.overflow)
-        stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res.overflow);
-    if (res.drop)
-        stats_inc(&w->stats, res.reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
-    if (res.tagged) {
+    if (res->suppressed)
+        stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res->suppressed);
+    if (res->overflow)
+        stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res->overflow);
+    if (res->drop)
+        stats_inc(&w->stats, res->reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
+    if (res->tagged) {
         stats_inc(&w->stats, STAT_DETECT_TAGGED);
         if ((w->eve_types & EVE_TYPE_ALERT) && (w->alert_opts & EVE_ALERT_TAGGED_PACKETS) &&
             w->eve.sink != NULL) {
@@ -70,19 +79,20 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
             json_decref(ev);
         }
     }
-    if (res.nalerts == 0)
+    if (res->nalerts == 0)
         return;
     if (f)
         f->alerted = true;
-    stats_add(&w->stats, STAT_DETECT_ALERT, res.nalerts);
-    for (unsigned i = 0; i < res.nalerts; i++) {
-        const struct detect_alert *a = &res.alerts[i];
+    stats_add(&w->stats, STAT_DETECT_ALERT, res->nalerts);
+    for (unsigned i = 0; i < res->nalerts; i++) {
+        const struct detect_alert *a = &res->alerts[i];
         struct eve_alert_info info = {
             .gid = a->gid, .sid = a->sid, .rev = a->rev,
             .action = alert_action_name(a->action),
             .msg = a->msg, .category = a->category, .severity = a->severity,
             .metadata = a->metadata,
             .target = a->target,
+            .stream_data = chunk, .stream_len = chunk_len,
         };
         if ((w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL) {
             json_t *ev = eve_alert_event(p, f, dir, &info, w->alert_opts);
@@ -94,19 +104,51 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
     }
 }
 
+static void run_detect(struct worker *w, const struct packet *p, struct flow *f, int dir,
+                       const struct stream_result *sr)
+{
+    struct detect_result res;
+    if (!sr->tracked) {
+        detect_packet(w->dt, p, f, dir, &res);
+        report(w, p, f, dir, &res, NULL, 0);
+        return;
+    }
+    /* A reassembled session: the packet without the stream's payload
+     * rules, then the new stream bytes with them. */
+    detect_packet_mode(w->dt, p, f, dir, DETECT_PACKET_STREAMED, NULL, 0, 0, &res);
+    report(w, p, f, dir, &res, NULL, 0);
+    if (res.pass || sr->len == 0)
+        return;
+    detect_packet_mode(w->dt, p, f, dir, DETECT_STREAM, sr->chunk, sr->len, sr->new_off, &res);
+    report(w, p, f, dir, &res, sr->chunk, sr->len);
+}
+
+static void write_anomaly(struct worker *w, const struct packet *p, const struct flow *f,
+                          int ev_id)
+{
+    if (!(w->eve_types & EVE_TYPE_ANOMALY))
+        return;
+    json_t *ev = eve_anomaly_event(p, f ? f->flow_id : 0, ev_id);
+    eve_write(&w->eve, ev);
+    json_decref(ev);
+}
+
 void worker_process(struct worker *w, const struct packet *p)
 {
     worker_tick(w, &p->ts);
     int dir = 0;
     struct flow *f = flow_handle_packet(w->flows, p, &dir);
+    struct stream_result sr;
+    memset(&sr, 0, sizeof sr);
+    if (w->stream && f && p->proto == 6)
+        stream_packet(w->stream, f, p, dir, &sr);
     if (w->dt)
-        run_detect(w, p, f, dir);
-    if (p->nevents && (w->eve_types & EVE_TYPE_ANOMALY)) {
-        for (unsigned i = 0; i < p->nevents; i++) {
-            json_t *ev = eve_anomaly_event(p, f ? f->flow_id : 0, p->events[i]);
-            eve_write(&w->eve, ev);
-            json_decref(ev);
-        }
+        run_detect(w, p, f, dir, &sr);
+    for (unsigned i = 0; i < p->nevents; i++)
+        write_anomaly(w, p, f, p->events[i]);
+    for (unsigned i = 0; i < sr.nevents; i++) {
+        stats_inc(&w->stats, STAT_EVENT_BASE + sr.events[i]);
+        write_anomaly(w, p, f, sr.events[i]);
     }
 }
 
@@ -127,6 +169,8 @@ void worker_destroy(struct worker *w)
 {
     flow_table_free(w->flows);
     w->flows = NULL;
+    stream_engine_free(w->stream);
+    w->stream = NULL;
     detect_thread_free(w->dt);
     w->dt = NULL;
     eve_writer_destroy(&w->eve);

@@ -13,6 +13,7 @@
 #include "output/eve.h"
 #include "output/fastlog.h"
 #include "output/stats.h"
+#include "stream/stream.h"
 
 /* What the worker writes to, shared by all workers. */
 struct worker_outputs {
@@ -25,6 +26,7 @@ struct worker {
     unsigned id;
     struct stats stats;
     struct flow_table *flows;
+    struct stream_engine *stream;
     struct detect_thread *dt;
     struct fastlog *fast;
     struct eve_writer eve;

@@ -65,6 +65,7 @@ struct flow {
     bool rst_seen;
     uint8_t ip_ver;
     void *dstate;                    /* the detect stage's per-flow state, or NULL */
+    struct tcp_session *tcp;         /* the stream engine's session, or NULL */
 };
 
 /* Direction of a packet within its flow. */

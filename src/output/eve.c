@@ -300,9 +300,11 @@ json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_e
         json_object_set_new(ev, "flow_id", json_integer((json_int_t)flow_id));
     eve_add_packet_tuple(ev, p);
     json_t *a = json_object();
-    json_object_set_new(a, "type", json_string("decode"));
+    const char *ename = decode_event_name(decode_event);
+    bool stream = strncmp(ename, "stream.", 7) == 0;
+    json_object_set_new(a, "type", json_string(stream ? "stream" : "decode"));
     char name[96];
-    snprintf(name, sizeof name, "decoder.%s", decode_event_name(decode_event));
+    snprintf(name, sizeof name, stream ? "%s" : "decoder.%s", ename);
     json_object_set_new(a, "event", json_string(name));
     json_object_set_new(ev, "anomaly", a);
     if (p->pcap_cnt)
@@ -403,12 +405,17 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     if (f)
         json_object_set_new(ev, "flow", flow_counters(f));
     const uint8_t *pl = p->data + p->payload_off;
+    uint32_t pl_len = p->payload_len;
+    if (a->stream_data != NULL) {
+        pl = a->stream_data;
+        pl_len = a->stream_len;
+    }
     if (opts & EVE_ALERT_PAYLOAD)
-        json_object_set_new(ev, "payload", base64_string(pl, p->payload_len));
+        json_object_set_new(ev, "payload", base64_string(pl, pl_len));
     if (opts & EVE_ALERT_PAYLOAD_PRINTABLE)
-        json_object_set_new(ev, "payload_printable", printable_string(pl, p->payload_len));
+        json_object_set_new(ev, "payload_printable", printable_string(pl, pl_len));
     if (opts & (EVE_ALERT_PAYLOAD | EVE_ALERT_PAYLOAD_PRINTABLE))
-        json_object_set_new(ev, "stream", json_integer(0));
+        json_object_set_new(ev, "stream", json_integer(a->stream_data != NULL));
     if (opts & EVE_ALERT_PACKET)
         add_packet(ev, p);
     return ev;

@@ -39,6 +39,8 @@ struct eve_alert_info {
     int severity;
     const json_t *metadata;
     const char *target;       /* the rule's target: "src_ip", "dest_ip" or NULL */
+    const uint8_t *stream_data; /* a stream match: the chunk inspected (payload, stream: 1) */
+    uint32_t stream_len;
 };
 
 struct eve_sink {

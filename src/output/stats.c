@@ -27,7 +27,11 @@ const char *stats_name(int id)
     if (event_counter_names[ev][0] == '\0') {
         /* Built once on first use; names are constant so a race writes the same bytes. */
         char tmp[64];
-        snprintf(tmp, sizeof tmp, "decoder.event.%s", decode_event_name(ev));
+        const char *name = decode_event_name(ev);
+        if (strncmp(name, "stream.", 7) == 0)
+            snprintf(tmp, sizeof tmp, "stream.event.%s", name + 7);
+        else
+            snprintf(tmp, sizeof tmp, "decoder.event.%s", name);
         memcpy(event_counter_names[ev], tmp, sizeof tmp);
     }
     return event_counter_names[ev];

@@ -628,6 +628,19 @@ def ipv4_fragments(src, dst, proto, l4, pieces, ident=0x4242):
     return out
 
 
+def ipv6_fragments(src, dst, nh, l4, pieces, ident=0x4242):
+    """IPv6 fragments (a fragment header each) of l4, pieces as for ipv4_fragments."""
+    out = []
+    for piece in pieces:
+        off, length = piece[0], piece[1]
+        data = piece[2] if len(piece) > 2 else l4[off:off + length]
+        more = 1 if off + length < len(l4) else 0
+        out.append(bytes(IPv6(src=src, dst=dst) /
+                         IPv6ExtHdrFragment(nh=nh, offset=off // 8, m=more, id=ident) /
+                         Raw(data)))
+    return out
+
+
 def cap_frag_evasion(out):
     """A UDP datagram 198.18.0.1:40007 -> 198.19.0.1:7777 carrying "EVIL-PAYLOAD-XYZ",
     whole and as IPv4/IPv6 fragments: in order, reversed, 8-byte pieces shuffled,
@@ -658,14 +671,140 @@ def cap_frag_evasion(out):
     write("frag-overlap-conflict.pcap", ipv4_fragments(C4, S4, 17, udp, conflict))
     # IPv6: the same datagram in three fragments, reversed.
     udp6 = bytes(IPv6(src=C6, dst=S6, nh=17) / UDP(sport=40007, dport=7777) / Raw(FRAG_PAYLOAD))[40:]
-    frags6 = []
-    for off in range(0, len(udp6), 40):
-        chunk = udp6[off:off + 40]
-        more = 1 if off + 40 < len(udp6) else 0
-        frags6.append(bytes(IPv6(src=C6, dst=S6) /
-                            IPv6ExtHdrFragment(nh=17, offset=off // 8, m=more, id=0x4242) /
-                            Raw(chunk)))
-    write("frag6-reverse.pcap", list(reversed(frags6)))
+    n6 = len(udp6)
+    thirds = [(o, min(40, n6 - o)) for o in range(0, n6, 40)]
+    write("frag6-reverse.pcap", ipv6_fragments(C6, S6, 17, udp6, list(reversed(thirds))))
+    # The IPv4 conflicting overlap again, over IPv6: the honest piece 48..72 (the pattern
+    # at 48..64), then "GOOD-BYE" over 48..56; "first" keeps EVIL, "last" sees GOOD-BYE.
+    conflict6 = [(0, 24), (24, 24), (48, 24), (48, 8, b"GOOD-BYE"), (72, n6 - 72)]
+    write("evasion-frag6-overlap.pcap", ipv6_fragments(C6, S6, 17, udp6, conflict6))
+    # 8-byte IPv6 fragments in the IPv4 capture's fixed shuffle.
+    tiny6 = [(o, min(8, n6 - o)) for o in range(0, n6, 8)]
+    order6 = [(i * 5) % len(tiny6) for i in range(len(tiny6))]
+    write("evasion-frag6-tiny.pcap", ipv6_fragments(C6, S6, 17, udp6, [tiny6[i] for i in order6]))
+
+
+# ---------------------------------------------------------------- evasion: TCP segments
+
+EVASION_PATTERN = b"/cgi-bin/evil.sh?cmd=cat%20/etc/passwd"
+EVASION_JUNK = b"/images/logo.png?size=large&v=20240501"  # as long as the pattern
+# 150 bytes; the request line is 0..79, the pattern 30..68 (an absolute-form target puts
+# it far enough in for a 10-byte first piece and a copy that starts 4 bytes earlier).
+EVASION_REQ = (b"GET http://victim.example.test" + EVASION_PATTERN + b" HTTP/1.1\r\n"
+               b"Host: victim.example.test\r\nUser-Agent: caracal-evasion\r\nAccept: */*\r\n\r\n")
+EVASION_REQ_JUNK = EVASION_REQ.replace(EVASION_PATTERN, EVASION_JUNK)
+EVASION_RESP = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+def tcp_evasion_session(clock, sport, script, request=EVASION_REQ, response=EVASION_RESP,
+                        isn_c=1000, isn_s=5000):
+    """198.18.0.1:sport -> 198.19.0.1:80: handshake, the request sent the way script says,
+    a short response (then the client's ACK), FIN/FIN/ACK.
+
+    script items, in order (offsets are relative to the client's ISN+1):
+      (off, data)          a client segment with data at off (PSH/ACK)
+      (off, data, opts)    the same; opts "delay": microseconds before it instead of 1 ms,
+                           "frags": (offset, length) pieces of the TCP segment, sent as IPv4
+                           fragments in that order, "ident": their IP id
+      "ack"                the server acks all it holds in order (a dup ACK if nothing new)
+    The script must leave the server holding the whole request, acked."""
+    def seg(to_srv, flags, seq, ack, data=b""):
+        src, dst, sp, dp = (C4, S4, sport, 80) if to_srv else (S4, C4, 80, sport)
+        macs = (MAC_C, MAC_S) if to_srv else (MAC_S, MAC_C)
+        t = TCP(sport=sp, dport=dp, flags=flags, seq=seq, ack=ack,
+                window=64240 if to_srv else 65160)
+        return eth(ip4(src, dst) / t / (Raw(data) if data else b""), *macs)
+
+    c, s = isn_c + 1, isn_s + 1
+    mss = [("MSS", 1460), ("SAckOK", b""), ("WScale", 7)]
+    frames = [
+        (clock.tick(), eth(ip4(C4, S4) / TCP(sport=sport, dport=80, flags="S", seq=isn_c,
+                                             window=64240, options=mss))),
+        (clock.tick(), eth(ip4(S4, C4) / TCP(sport=80, dport=sport, flags="SA", seq=isn_s,
+                                             ack=c, window=65160, options=mss), MAC_S, MAC_C)),
+        (clock.tick(), seg(True, "A", c, s)),
+    ]
+    held = bytearray(len(request))  # 1 where the server has a byte
+    acked = 0
+    for item in script:
+        if item == "ack":
+            while acked < len(held) and held[acked]:
+                acked += 1
+            frames.append((clock.tick(), seg(False, "A", s, c + acked)))
+            continue
+        off, data = item[0], item[1]
+        opts = item[2] if len(item) > 2 else {}
+        assert 0 <= off and off + len(data) <= len(request)
+        held[off:off + len(data)] = b"\1" * len(data)
+        ts = clock.tick(opts.get("delay"))
+        if "frags" not in opts:
+            frames.append((ts, seg(True, "PA", c + off, s, data)))
+            continue
+        # let scapy fill the TCP checksum, then cut the segment into fragments
+        l4 = bytes(ip4(C4, S4) / TCP(sport=sport, dport=80, flags="PA", seq=c + off, ack=s,
+                                     window=64240) / Raw(data))[20:]
+        for i, f in enumerate(ipv4_fragments(C4, S4, 6, l4, opts["frags"],
+                                             ident=opts.get("ident", 0x4242))):
+            frames.append((ts if i == 0 else clock.tick(), eth(f)))
+    assert acked == len(request), "the script leaves the request unacked"
+    c += len(request)
+    frames += [
+        (clock.tick(), seg(False, "PA", s, c, response)),
+        (clock.tick(), seg(True, "A", c, s + len(response))),
+    ]
+    s += len(response)
+    frames += [
+        (clock.tick(), seg(True, "FA", c, s)),
+        (clock.tick(), seg(False, "FA", s, c + 1)),
+        (clock.tick(), seg(True, "A", c + 1, s + 1)),
+    ]
+    return frames
+
+
+def cap_tcp_evasion(out):
+    """The request EVASION_REQ (150 bytes, the pattern at 30..68) from 198.18.0.1:420xx to
+    198.19.0.1:80, one capture per way of cutting it up; offsets below are from ISN+1."""
+    req, junk = EVASION_REQ, EVASION_REQ_JUNK
+    n = len(req)
+
+    def write(name, sport, script):
+        write_pcap(out(name), LINK_ETHER, tcp_evasion_session(Clock(), sport, script))
+
+    def piece(lo, hi, data=req, **opts):
+        return (lo, data[lo:hi], opts) if opts else (lo, data[lo:hi])
+
+    # 0..150 in one segment: the non-evasive twin.
+    write("evasion-tcp-whole.pcap", 42001, [piece(0, n), "ack"])
+    # 150 one-byte segments, in order.
+    write("evasion-tcp-split-every-byte.pcap", 42002, [piece(i, i + 1) for i in range(n)] + ["ack"])
+    # Eight segments of 19 bytes (the last 17), last one first.
+    eighths = [piece(o, min(o + 19, n)) for o in range(0, n, 19)]
+    write("evasion-tcp-reverse.pcap", 42003, list(reversed(eighths)) + ["ack"])
+    # 0..49 and 49..150: the cut is in the middle of the pattern.
+    write("evasion-tcp-boundary.pcap", 42004, [piece(0, 49), piece(49, n), "ack"])
+    # 0..40, 40..60 three times (200 ms apart, identical), 60..150: the pattern spans all three.
+    write("evasion-tcp-retransmit.pcap", 42005,
+          [piece(0, 40), piece(40, 60), piece(40, 60, delay=200000),
+           piece(40, 60, delay=200000), piece(60, n), "ack"])
+    # The request line 0..79 and the headers 79..150, acked; then 0..79 again with the
+    # pattern replaced by junk of its length, which the server answers with a dup ACK.
+    write("evasion-tcp-retransmit-diff.pcap", 42006,
+          [piece(0, 79), piece(79, n), "ack", piece(0, 79, junk, delay=200000), "ack"])
+    # Overlaps while 0..10 is still missing; junk differs from the request only at 30..68.
+    #   same-start:    junk 10..68, real 10..68, then 0..10, 68..150
+    #   starts-before: junk 14..68, real 10..72 (4 bytes more each side), then 0..10, 72..150
+    #   real-first:    real 10..68, junk 10..68, then 0..10, 68..150
+    write("evasion-tcp-overlap-same-start.pcap", 42007,
+          [piece(10, 68, junk), piece(10, 68), piece(0, 10), piece(68, n), "ack"])
+    write("evasion-tcp-overlap-starts-before.pcap", 42008,
+          [piece(14, 68, junk), piece(10, 72), piece(0, 10), piece(72, n), "ack"])
+    write("evasion-tcp-overlap-real-first.pcap", 42009,
+          [piece(10, 68), piece(10, 68, junk), piece(0, 10), piece(68, n), "ack"])
+    # 0..50, 50..100, 100..150 last one first, each a 70-byte TCP segment sent as IPv4
+    # fragments 48..70, 24..48, 0..24 (IP ids 0x4303, 0x4302, 0x4301).
+    frags = [(48, 22), (24, 24), (0, 24)]
+    write("evasion-tcp-frag-reordered.pcap", 42010,
+          [piece(o, o + 50, frags=frags, ident=0x4301 + o // 50) for o in (100, 50, 0)] + ["ack"])
 
 
 # ---------------------------------------------------------------- demo
@@ -768,7 +907,7 @@ def main(argv):
     for fn in (cap_eth_tcp, cap_eth_udp, cap_eth_icmp, cap_ipv6, cap_ipv6_exthdrs, cap_vlan,
                cap_tunnels, cap_linktypes, cap_ipv4_malformed, cap_l4_malformed, cap_checksums,
                cap_bad_files, cap_detect_http, cap_detect_udp_bin, cap_detect_icmp,
-               cap_detect_dialog, cap_detect_repeat, cap_frag_evasion):
+               cap_detect_dialog, cap_detect_repeat, cap_frag_evasion, cap_tcp_evasion):
         fn(out)
     return 0
 

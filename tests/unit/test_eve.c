@@ -466,7 +466,11 @@ static void test_stats_names_of_counters_and_events(void **state)
     }
     for (int ev = 0; ev < DECODE_EVENT_COUNT; ev++) {
         char want[96];
-        snprintf(want, sizeof want, "decoder.event.%s", decode_event_name(ev));
+        const char *name = decode_event_name(ev);
+        if (strncmp(name, "stream.", 7) == 0)
+            snprintf(want, sizeof want, "stream.event.%s", name + 7);
+        else
+            snprintf(want, sizeof want, "decoder.event.%s", name);
         assert_string_equal(stats_name(STAT_EVENT_BASE + ev), want);
     }
 }
