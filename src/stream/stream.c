@@ -26,6 +26,7 @@ struct tcp_half {
     bool syn, fin, base_set, ack_seen;
     bool depth_done;          /* reassembly depth reached: no more data kept */
     bool gap_pending;         /* its receiver acknowledged bytes never seen */
+    bool unbuffered;          /* bytes were delivered that the memcap kept out of buf */
     uint64_t delivered;       /* stream bytes delivered: the offset of next_seq */
     struct seg *wait;         /* in sequence order, disjoint, all after next_seq */
     uint32_t wait_bytes;
@@ -337,8 +338,9 @@ static void deliver(struct stream_engine *se, struct tcp_half *h)
     while (h->wait != NULL && h->wait->seq == h->next_seq) {
         struct seg *s = h->wait;
         if (!buf_reserve(se, h, s->len)) {
-            /* no room to inspect it: the receiver has it all the same */
+            /* no room to keep it: the receiver has it all the same */
             h->buf_len = 0;
+            h->unbuffered = true;
         } else {
             memcpy(h->buf + h->buf_len, s->data, s->len);
             h->buf_len += s->len;
@@ -382,6 +384,11 @@ static void reassemble(struct stream_engine *se, struct tcp_session *ssn, int di
         raise_event(res, DEV_STREAM_EST_PACKET_OUT_OF_WINDOW);
         return;
     }
+    /* A keep-alive probe: one byte of junk just before next_seq. */
+    if (n == 1 && seq == h->next_seq - 1 && !(p->tcp.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+        count(se, STAT_TCP_KEEPALIVE, 1);
+        return;
+    }
     if (SEQ_LT(seq, h->next_seq)) {
         uint32_t old = h->next_seq - seq;
         if (old > (1u << 30)) {
@@ -419,6 +426,7 @@ static void reassemble(struct stream_engine *se, struct tcp_session *ssn, int di
         /* the common case: in order, nothing waiting */
         if (!buf_reserve(se, h, n)) {
             h->buf_len = 0;
+            h->unbuffered = true;
         } else {
             memcpy(h->buf + h->buf_len, d, n);
             h->buf_len += n;
@@ -621,4 +629,11 @@ out:
     res->tracked = ssn->state != TCP_CLOSED || res->len > 0;
     if (ssn->h[dir].depth_done && res->len == 0)
         res->tracked = false;
+    if (ssn->h[dir].unbuffered) {
+        /* Under the memcap the stream cannot be kept: inspect the packet
+         * on its own rather than not at all. */
+        ssn->h[dir].unbuffered = false;
+        res->tracked = false;
+        res->len = 0;
+    }
 }
