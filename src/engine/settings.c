@@ -96,6 +96,46 @@ static int load_alert_options(struct settings *s, const struct conf_node *alert,
     return 0;
 }
 
+/* types: - anomaly: { enabled: yes, types: { decode: yes, stream: yes } } */
+static int load_anomaly_options(struct settings *s, const struct conf_node *an, char *err,
+                                size_t errlen)
+{
+    static const struct { const char *key; unsigned bit; } opts[] = {
+        { "decode", EVE_ANOMALY_DECODE },
+        { "stream", EVE_ANOMALY_STREAM },
+    };
+    if (an == NULL)
+        return 0;
+    char where[512];
+    const struct conf_node *en = conf_node_find(an, "enabled");
+    bool on = true;
+    if (en && (en->value == NULL || conf_parse_bool(en->value, &on) < 0)) {
+        conf_node_where(en, where, sizeof where);
+        snprintf(err, errlen, "%s: outputs.eve-log.types.anomaly.enabled: expected yes or no",
+                 where);
+        return -1;
+    }
+    if (!on)
+        s->eve_types &= ~EVE_TYPE_ANOMALY;
+    const struct conf_node *types = conf_node_find(an, "types");
+    for (size_t i = 0; types && i < sizeof opts / sizeof *opts; i++) {
+        const struct conf_node *n = conf_node_find(types, opts[i].key);
+        if (n == NULL)
+            continue;
+        if (n->value == NULL || conf_parse_bool(n->value, &on) < 0) {
+            conf_node_where(n, where, sizeof where);
+            snprintf(err, errlen, "%s: outputs.eve-log.types.anomaly.types.%s: expected yes or no",
+                     where, opts[i].key);
+            return -1;
+        }
+        if (on)
+            s->eve_anomaly_types |= opts[i].bit;
+        else
+            s->eve_anomaly_types &= ~opts[i].bit;
+    }
+    return 0;
+}
+
 static int load_fast(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
     s->fast_enabled = false;
@@ -123,6 +163,7 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
     s->eve_buffer = 64 * 1024;
     s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT;
     s->eve_alert_opts = EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS;
+    s->eve_anomaly_types = EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM;
     const struct conf_node *eve = find_output(c, "eve-log");
     if (eve == NULL)
         return 0;
@@ -166,8 +207,11 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
                     return -1;
             } else if (strcmp(name, "flow") == 0)
                 s->eve_types |= EVE_TYPE_FLOW;
-            else if (strcmp(name, "anomaly") == 0)
+            else if (strcmp(name, "anomaly") == 0) {
                 s->eve_types |= EVE_TYPE_ANOMALY;
+                if (load_anomaly_options(s, t->value ? NULL : t->child, err, errlen) < 0)
+                    return -1;
+            }
             else if (strcmp(name, "stats") == 0)
                 s->eve_types |= EVE_TYPE_STATS;
             else if (strcmp(name, "http") == 0 ||

@@ -26,6 +26,7 @@ struct settings {
     size_t eve_buffer;
     unsigned eve_types;       /* EVE_TYPE_* */
     unsigned eve_alert_opts;  /* EVE_ALERT_* */
+    unsigned eve_anomaly_types; /* EVE_ANOMALY_* */
     bool fast_enabled;
     const char *fast_filename;
     bool stats_enabled;

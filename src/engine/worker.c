@@ -40,6 +40,7 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
     eve_writer_init(&w->eve, s->eve_enabled ? out->eve : NULL, s->eve_buffer);
     w->eve_types = s->eve_enabled ? s->eve_types : 0;
     w->alert_opts = s->eve_alert_opts;
+    w->anomaly_types = s->eve_anomaly_types;
     w->fast = out->fast;
     return 0;
 }
@@ -124,9 +125,9 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
 }
 
 static void write_anomaly(struct worker *w, const struct packet *p, const struct flow *f,
-                          int ev_id)
+                          int ev_id, unsigned kind)
 {
-    if (!(w->eve_types & EVE_TYPE_ANOMALY))
+    if (!(w->eve_types & EVE_TYPE_ANOMALY) || !(w->anomaly_types & kind))
         return;
     json_t *ev = eve_anomaly_event(p, f ? f->flow_id : 0, ev_id);
     eve_write(&w->eve, ev);
@@ -145,10 +146,10 @@ void worker_process(struct worker *w, const struct packet *p)
     if (w->dt)
         run_detect(w, p, f, dir, &sr);
     for (unsigned i = 0; i < p->nevents; i++)
-        write_anomaly(w, p, f, p->events[i]);
+        write_anomaly(w, p, f, p->events[i], EVE_ANOMALY_DECODE);
     for (unsigned i = 0; i < sr.nevents; i++) {
         stats_inc(&w->stats, STAT_EVENT_BASE + sr.events[i]);
-        write_anomaly(w, p, f, sr.events[i]);
+        write_anomaly(w, p, f, sr.events[i], EVE_ANOMALY_STREAM);
     }
 }
 

@@ -32,6 +32,7 @@ struct worker {
     struct eve_writer eve;
     unsigned eve_types;
     unsigned alert_opts;
+    unsigned anomaly_types;   /* EVE_ANOMALY_* */
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
 };

@@ -1,6 +1,8 @@
 /* EVE JSON: envelopes, event bodies, and the buffered writer. */
 #include "output/eve.h"
 
+#include "stream/stream.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -275,7 +277,9 @@ json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
             if (all & names[i].bit)
                 json_object_set_new(t, names[i].name, json_true());
         const char *st;
-        if (f->rst_seen || f->fin_seen == 3)
+        if (f->tcp != NULL)
+            st = tcp_state_name(stream_flow_state(f)); /* the stream engine's view */
+        else if (f->rst_seen || f->fin_seen == 3)
             st = "closed";
         else if (f->fin_seen)
             st = "fin_wait1";

@@ -23,6 +23,10 @@ struct stats;
 #define EVE_TYPE_STATS 0x04u
 #define EVE_TYPE_ALERT 0x08u
 
+/* Which anomalies the anomaly type writes (outputs.eve-log.types.anomaly.types). */
+#define EVE_ANOMALY_DECODE 0x01u          /* decoder events */
+#define EVE_ANOMALY_STREAM 0x02u          /* TCP stream events */
+
 /* Options of the alert type (outputs.eve-log.types.alert). */
 #define EVE_ALERT_PAYLOAD 0x01u           /* payload, base64 */
 #define EVE_ALERT_PAYLOAD_PRINTABLE 0x02u /* payload_printable */

@@ -214,7 +214,7 @@ static void update_close_state(struct tcp_session *ssn)
     }
     bool b_acked = a->ack_seen && SEQ_GEQ(a->ack, b->fin_seq + 1);
     if (a_acked && b_acked)
-        ssn->state = TCP_TIME_WAIT;
+        ssn->state = TCP_CLOSED; /* both FINs acknowledged: the close is complete */
     else if (a_acked)
         ssn->state = TCP_LAST_ACK;
     else
@@ -516,7 +516,10 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
         if (ssn->state == TCP_SYN_SENT)
             goto out; /* the SYN itself */
     } else if (ssn->state == TCP_CLOSED) {
-        return; /* after a reset: packets are inspected one by one */
+        /* After a reset or a complete close the receiver takes no more
+         * data: nothing is reassembled, and nothing inspected as payload. */
+        res->tracked = !ssn->h[dir].depth_done;
+        return;
     }
     struct tcp_half *h = &ssn->h[dir], *o = &ssn->h[!dir];
 
@@ -555,9 +558,19 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
             ssn->state = TCP_CLOSED;
             goto out;
         }
-        if (fl & TCP_ACK) {
+        if ((fl & TCP_ACK) && !h->syn) {
+            /* the SYN's receiver acknowledges without a SYN/ACK */
             raise_event(res, DEV_STREAM_3WHS_ACK_IN_WRONG_DIR);
             goto out;
+        }
+        if (fl & TCP_ACK) {
+            /* The SYN's sender goes on as if a SYN/ACK came: we missed it
+             * (or only see this side). Take the other side's sequence
+             * number from the acknowledgement. */
+            o->next_seq = p->tcp.ack;
+            o->base_set = true;
+            ssn->state = TCP_ESTABLISHED;
+            break;
         }
         goto out;
     case TCP_SYN_RECV:
@@ -626,7 +639,9 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
     }
     update_close_state(ssn);
 out:
-    res->tracked = ssn->state != TCP_CLOSED || res->len > 0;
+    /* Before the handshake completes nothing is reassembled: a packet's
+     * own payload is inspected. */
+    res->tracked = ssn->state >= TCP_ESTABLISHED;
     if (ssn->h[dir].depth_done && res->len == 0)
         res->tracked = false;
     if (ssn->h[dir].unbuffered) {

@@ -641,6 +641,38 @@ static void test_settings_defrag_and_host_os_policy(void **state)
     settings_fail("defrag:\n  memcap: 1kb\n", "caracal.yaml:2: defrag.memcap: ");
 }
 
+static void test_settings_stream(void **state)
+{
+    (void)state;
+    struct settings s;
+    char err[ERRLEN];
+    assert_int_equal(settings_from("stats:\n  enabled: yes\n", &s, NULL, err), 0);
+    assert_true(s.stream.enabled);
+    assert_false(s.stream.midstream);
+    assert_int_equal(s.stream.memcap, STREAM_DEFAULT_MEMCAP);
+    assert_int_equal(s.stream.depth, STREAM_DEFAULT_DEPTH);
+    assert_int_equal(s.stream.inspect_window, STREAM_DEFAULT_INSPECT_WINDOW);
+    assert_int_equal(s.stream.max_wait, STREAM_DEFAULT_MAX_WAIT);
+    settings_release(&s);
+    assert_int_equal(settings_from("stream:\n  enabled: no\n  midstream: yes\n  memcap: 8mb\n"
+                                   "  reassembly:\n    depth: 0\n    inspect-window: 4kb\n"
+                                   "    max-wait: 64kb\n",
+                                   &s, NULL, err), 0);
+    assert_false(s.stream.enabled);
+    assert_true(s.stream.midstream);
+    assert_int_equal(s.stream.memcap, 8u << 20);
+    assert_int_equal(s.stream.depth, 0);
+    assert_int_equal(s.stream.inspect_window, 4096);
+    assert_int_equal(s.stream.max_wait, 65536);
+    settings_release(&s);
+    settings_fail("stream:\n  memcap: 1kb\n", "caracal.yaml:2: stream.memcap: must be at least 1mb");
+    settings_fail("stream:\n  midstream: perhaps\n", "caracal.yaml:2: stream.midstream");
+    settings_fail("stream:\n  reassembly:\n    inspect-window: 8\n",
+                  "caracal.yaml:3: stream.reassembly.inspect-window: expected from 64 to 1mb");
+    settings_fail("stream:\n  reassembly:\n    max-wait: 2gb\n",
+                  "caracal.yaml:3: stream.reassembly.max-wait: expected from 4kb to 1gb");
+}
+
 static void test_settings_defaults_from_empty_config(void **state)
 {
     (void)state;
@@ -904,6 +936,24 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                                    "            tagged-packets: no\n            metadata: no\n",
                                    &s, NULL, err), 0);
     assert_int_equal(s.eve_alert_opts, 0);
+    assert_int_equal(s.eve_anomaly_types, EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM);
+    settings_release(&s);
+    /* anomaly: Suricata's layout, decode and stream switched separately */
+    assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - anomaly:\n"
+                                   "            enabled: yes\n            types:\n"
+                                   "              decode: no\n              stream: yes\n",
+                                   &s, NULL, err), 0);
+    assert_int_equal(s.eve_types, EVE_TYPE_ANOMALY);
+    assert_int_equal(s.eve_anomaly_types, EVE_ANOMALY_STREAM);
+    settings_release(&s);
+    assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - anomaly:\n"
+                                   "            enabled: no\n", &s, NULL, err), 0);
+    assert_int_equal(s.eve_types, 0);
+    settings_release(&s);
+    assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - anomaly:\n"
+                                   "            types:\n              stream: maybe\n",
+                                   &s, NULL, err), -1);
+    assert_non_null(strstr(err, "outputs.eve-log.types.anomaly.types.stream: expected yes or no"));
     /* An empty list turns every type off. */
     assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types: []\n", &s, NULL, err), 0);
     assert_int_equal(s.eve_types, 0);
@@ -1037,6 +1087,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_defrag_and_host_os_policy),
+        cmocka_unit_test(test_settings_stream),
         cmocka_unit_test(test_load_nested_mappings_by_dotted_path),
         cmocka_unit_test(test_load_records_file_and_line_of_each_node),
         cmocka_unit_test(test_load_missing_paths_are_null),
