@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detect/kw_runtime.h"
+#include "stream/stream.h"
 #include "util/timefmt.h"
 
 static int oom(char *err, size_t errlen)
@@ -398,6 +399,10 @@ bad:
 
 static uint64_t stream_estimate(const struct flow *f, const struct packet *p, int d)
 {
+    uint64_t n;
+    if (stream_flow_bytes(f, d, &n))
+        return n; /* the stream engine's count, from sequence numbers */
+    /* Not reassembled: from the flow's byte counters. */
     uint64_t hdr = (uint64_t)p->payload_off * f->pkts[d];
     uint64_t est = f->bytes[d] > hdr ? f->bytes[d] - hdr : 0;
     return est + (p->proto == 6 && f->pkts[d] > 0);

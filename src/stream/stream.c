@@ -161,6 +161,16 @@ void stream_flow_free(struct stream_engine *se, struct flow *f)
     f->tcp = NULL;
 }
 
+bool stream_flow_bytes(const struct flow *f, int dir, uint64_t *n)
+{
+    const struct tcp_session *ssn = f->tcp;
+    if (ssn == NULL || !ssn->h[dir].base_set)
+        return false;
+    const struct tcp_half *h = &ssn->h[dir];
+    *n = h->syn ? (uint64_t)(uint32_t)(h->next_seq - h->isn) : h->delivered;
+    return true;
+}
+
 int stream_flow_state(const struct flow *f)
 {
     return f->tcp ? f->tcp->state : TCP_NONE;

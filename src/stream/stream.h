@@ -89,6 +89,9 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
 
 /* The session's state, for flow events (TCP_NONE when untracked). */
 int stream_flow_state(const struct flow *f);
+/* Bytes one side sent as its sequence numbers tell (the SYN counts one),
+ * for stream_size; false when the session is not tracked. */
+bool stream_flow_bytes(const struct flow *f, int dir, uint64_t *n);
 /* Frees the session of f (when the flow ends). */
 void stream_flow_free(struct stream_engine *se, struct flow *f);
 
