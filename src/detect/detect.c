@@ -16,12 +16,16 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
                        unsigned flags, void *ctx)
 {
     (void)from;
-    (void)to;
     (void)flags;
     struct detect_thread *dt = ctx;
     /* One pattern per signature, reported once per scan (SINGLEMATCH). */
-    if (sig_group_keeps(dt->group, id))
+    if (sig_group_keeps(dt->group, id)) {
         dt->cand_list[dt->ncand++] = id;
+        if (dt->mode == DETECT_STREAM) {
+            dt->hits[dt->nhits].sig = id;
+            dt->hits[dt->nhits++].end = dt->scan_from + (uint32_t)to;
+        }
+    }
     return 0;
 }
 
@@ -216,12 +220,51 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
 void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
                    struct detect_result *res)
 {
-    detect_packet_mode(dt, p, f, dir, DETECT_PACKET, NULL, 0, 0, res);
+    detect_packet_mode(dt, p, f, dir, DETECT_PACKET, NULL, 0, 0, 0, res);
+}
+
+/*
+ * A stream chunk: only its new bytes (and the few before them a fast
+ * pattern could start in) are scanned; the signatures whose fast pattern
+ * hit earlier in the window are candidates again. Keeps the window's hits
+ * on the flow for the next chunk.
+ */
+static void stream_candidates(struct detect_thread *dt, struct flow *f, int dir,
+                              uint64_t chunk_off)
+{
+    struct flow_detect_state *st = detect_flow_state(f, true);
+    if (st == NULL)
+        return;
+    struct fp_carry next[DETECT_CARRY_MAX];
+    unsigned n = 0;
+    bool full = dt->nhits > DETECT_CARRY_MAX;
+    for (unsigned i = 0; i < dt->nhits && !full; i++) {
+        next[n].sig = dt->hits[i].sig;
+        next[n++].end = chunk_off + dt->hits[i].end;
+    }
+    for (unsigned i = 0; i < st->ncarry[dir]; i++) {
+        const struct fp_carry *c = &st->carry[dir][i];
+        if (c->end <= chunk_off || !sig_group_keeps(dt->group, c->sig))
+            continue; /* fell out of the window */
+        bool hit = false;
+        for (unsigned k = 0; k < dt->nhits && !hit; k++)
+            hit = dt->hits[k].sig == c->sig;
+        if (hit)
+            continue;
+        dt->cand_list[dt->ncand++] = c->sig;
+        if (n < DETECT_CARRY_MAX)
+            next[n++] = *c;
+        else
+            full = true;
+    }
+    memcpy(st->carry[dir], next, n * sizeof *next);
+    st->ncarry[dir] = (uint8_t)n;
+    st->carry_full[dir] = full;
 }
 
 void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct flow *f,
                         int dir, int mode, const uint8_t *chunk, uint32_t chunk_len,
-                        uint32_t new_off, struct detect_result *res)
+                        uint32_t new_off, uint64_t chunk_off, struct detect_result *res)
 {
     memset(res, 0, offsetof(struct detect_result, alerts));
     dt->mode = mode;
@@ -252,15 +295,33 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
      * unindexed signatures -- four disjoint lists, each sorted by signature
      * number, walked together in evaluation order. */
     dt->ncand = 0;
+    dt->nhits = 0;
+    dt->scan_from = 0;
     dt->group = g;
-    if (pd->pg[0].db && g->nfp && dt->pl_len > 0 &&
+    if (mode == DETECT_STREAM && f != NULL && new_off > 0) {
+        const struct flow_detect_state *st = detect_flow_state(f, false);
+        if (st == NULL || !st->carry_full[dir]) {
+            uint32_t ctx = de->max_fp_len ? de->max_fp_len - 1 : 0;
+            dt->scan_from = new_off > ctx ? new_off - ctx : 0;
+        }
+    }
+    if (pd->pg[0].db && g->nfp && dt->pl_len > dt->scan_from &&
         (mode != DETECT_PACKET_STREAMED || de->packet_only_fp))
-        hs_scan(pd->pg[0].db, (const char *)dt->pl, dt->pl_len, 0,
-                dt->hs_scratch, on_hs_match, dt);
+        hs_scan(pd->pg[0].db, (const char *)dt->pl + dt->scan_from, dt->pl_len - dt->scan_from,
+                0, dt->hs_scratch, on_hs_match, dt);
+    if (mode == DETECT_STREAM && f != NULL && g->nfp)
+        stream_candidates(dt, f, dir, chunk_off);
     if (dt->ncand > 16)
         qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
     else
         sort_small(dt->cand_list, dt->ncand);
+    if (mode == DETECT_STREAM) { /* carried and new hits are disjoint; be safe anyway */
+        unsigned k = 0;
+        for (unsigned i = 0; i < dt->ncand; i++)
+            if (k == 0 || dt->cand_list[k - 1] != dt->cand_list[i])
+                dt->cand_list[k++] = dt->cand_list[i];
+        dt->ncand = k;
+    }
     const uint32_t *list[4] = { dt->cand_list, NULL, NULL, g->nofp };
     unsigned len[4] = { dt->ncand, 0, 0, g->nnofp }, pos[4] = { 0, 0, 0, 0 };
     if (p->ip_ver == 4) {

@@ -92,7 +92,8 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
  * each packet with the rules that do not look at the payload (and the
  * tcp-pkt / flow:no_stream ones, on its own payload), then each new piece
  * of the stream with the payload rules. chunk[0..new_off) was inspected
- * before; a match must end in chunk[new_off..len).
+ * before; a match must end in chunk[new_off..len). chunk_off is the stream
+ * offset of chunk[0].
  */
 enum detect_mode {
     DETECT_PACKET,        /* every rule, on the packet's payload */
@@ -101,7 +102,7 @@ enum detect_mode {
 };
 void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct flow *f,
                         int dir, int mode, const uint8_t *chunk, uint32_t len, uint32_t new_off,
-                        struct detect_result *res);
+                        uint64_t chunk_off, struct detect_result *res);
 
 /* Frees the per-flow detection state (flowbits, flowints) when a flow ends. */
 void detect_flow_free(struct flow *f);

@@ -319,6 +319,10 @@ struct detect_thread {
     const uint8_t *pl;
     uint32_t pl_len, pl_new_off;
     int mode;
+    /* DETECT_STREAM: fast-pattern hits of the scan, with their end in pl. */
+    struct { uint32_t sig, end; } *hits;
+    unsigned nhits;
+    uint32_t scan_from;
 };
 
 /* ---- Inspection (inspect.c) --------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "detect/kw_runtime.h"
 #include "detect/rules_load.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -744,6 +745,13 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
         if (s->fp && (s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM)))
             de->packet_only_fp = true;
+        if (s->fp) {
+            const uint8_t *pat;
+            size_t plen;
+            fp_bytes(s->fp, &pat, &plen);
+            if (plen > de->max_fp_len)
+                de->max_fp_len = (uint32_t)plen;
+        }
         if (sig_is_ip_only(s))
             s->flags |= SIG_IPONLY;
         /* Without a fast pattern: index by a narrow source or destination. */
@@ -965,8 +973,9 @@ struct detect_thread *detect_thread_new(const struct detect_engine *de)
     if (de->scratch && hs_clone_scratch(de->scratch, (hs_scratch_t **)&dt->hs_scratch) != HS_SUCCESS)
         goto fail;
     dt->is = inspect_scratch_new();
-    dt->cand_list = calloc(de->nsigs ? de->nsigs : 1, sizeof *dt->cand_list);
-    if (dt->is == NULL || dt->cand_list == NULL)
+    dt->cand_list = calloc(de->nsigs + DETECT_CARRY_MAX + 1, sizeof *dt->cand_list);
+    dt->hits = calloc(de->nsigs + 1, sizeof *dt->hits);
+    if (dt->is == NULL || dt->cand_list == NULL || dt->hits == NULL)
         goto fail;
     return dt;
 fail:
@@ -982,5 +991,6 @@ void detect_thread_free(struct detect_thread *dt)
     if (dt->is)
         inspect_scratch_free(dt->is);
     free(dt->cand_list);
+    free(dt->hits);
     free(dt);
 }

@@ -73,6 +73,7 @@ struct detect_engine {
     struct proto_dir groups[GRP_COUNT][2]; /* [group][0 to server, 1 to client] */
     unsigned port_groups_max;
     bool packet_only_fp;     /* some tcp-pkt / flow:no_stream rule has a fast pattern */
+    uint32_t max_fp_len;     /* longest fast pattern: the context a chunk scan needs */
     hs_scratch_t *scratch;   /* prototype, cloned per thread */
     struct detect_build *b;  /* registries, classifications, threshold.config */
     struct detect_runtime *rt;

@@ -460,6 +460,11 @@ static struct flow_detect_state *fstate(struct flow *f, bool create)
     return f->dstate;
 }
 
+struct flow_detect_state *detect_flow_state(struct flow *f, bool create)
+{
+    return fstate(f, create);
+}
+
 void detect_flow_free(struct flow *f)
 {
     struct flow_detect_state *st = f->dstate;

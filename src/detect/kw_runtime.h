@@ -98,6 +98,8 @@ bool xbits_run(struct detect_runtime *rt, int cmd, uint32_t id, int track, uint3
 
 /* ---- Per-flow state (kw_flow.c) -------------------------------------------- */
 
+#define DETECT_CARRY_MAX 16
+
 struct flow_detect_state {
     uint64_t *bits;       /* flowbits by registry id, grown on demand */
     uint32_t nwords;
@@ -110,7 +112,20 @@ struct flow_detect_state {
     uint8_t tag_metric;   /* enum tag_metric */
     uint64_t tag_left;    /* packets or bytes still tagged */
     int64_t tag_until;    /* seconds metric: packet time (us) it ends */
+    /* Stream chunks, per direction: fast-pattern hits whose bytes are still
+     * in the inspection window. Only a chunk's new bytes are scanned; these
+     * signatures are tried again with each chunk, so a rule whose fast
+     * pattern came in an earlier segment still meets its later contents. */
+    struct fp_carry {
+        uint32_t sig;
+        uint64_t end;     /* stream offset just after the hit */
+    } carry[2][DETECT_CARRY_MAX];
+    uint8_t ncarry[2];
+    bool carry_full[2];   /* more hits than fit: the next chunk is scanned whole */
 };
+
+/* The flow's detection state, created on demand when create is set. */
+struct flow_detect_state *detect_flow_state(struct flow *f, bool create);
 
 /* tag:session on f, from packet p (kw_flow.c). */
 void tag_session_set(struct flow *f, const struct sig_tag *t, const struct packet *p);

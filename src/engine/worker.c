@@ -116,11 +116,12 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
     }
     /* A reassembled session: the packet without the stream's payload
      * rules, then the new stream bytes with them. */
-    detect_packet_mode(w->dt, p, f, dir, DETECT_PACKET_STREAMED, NULL, 0, 0, &res);
+    detect_packet_mode(w->dt, p, f, dir, DETECT_PACKET_STREAMED, NULL, 0, 0, 0, &res);
     report(w, p, f, dir, &res, NULL, 0);
     if (res.pass || sr->len == 0)
         return;
-    detect_packet_mode(w->dt, p, f, dir, DETECT_STREAM, sr->chunk, sr->len, sr->new_off, &res);
+    detect_packet_mode(w->dt, p, f, dir, DETECT_STREAM, sr->chunk, sr->len, sr->new_off,
+                       sr->chunk_off, &res);
     report(w, p, f, dir, &res, sr->chunk, sr->len);
 }
 

@@ -637,6 +637,7 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
             uint64_t fresh = h->delivered - delivered;
             res->chunk = h->buf;
             res->len = h->buf_len;
+            res->chunk_off = h->delivered - h->buf_len;
             res->new_off = fresh >= h->buf_len ? 0 : h->buf_len - (uint32_t)fresh;
         }
         (void)before;

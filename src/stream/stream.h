@@ -70,6 +70,7 @@ struct stream_result {
      * chunk[new_off..len) was never inspected. len == 0: none. */
     const uint8_t *chunk;
     uint32_t len, new_off;
+    uint64_t chunk_off;      /* stream offset of chunk[0] */
     uint8_t nevents;
     uint16_t events[STREAM_MAX_EVENTS];
 };

@@ -1379,6 +1379,108 @@ static void test_tag_host(void **state)
     assert_false(F->res.tagged);
 }
 
+/* ---- Stream chunks ---------------------------------------------------------------------- */
+
+static void stream_detect(struct packet *p, struct flow *f, const char *chunk, uint32_t new_off,
+                          uint64_t off)
+{
+    detect_packet_mode(F->dt, p, f, FLOW_TOSERVER, DETECT_STREAM, (const uint8_t *)chunk,
+                       (uint32_t)strlen(chunk), new_off, off, &F->res);
+}
+
+static void test_stream_chunks(void **state)
+{
+    (void)state;
+    struct flow_config cfg;
+    flow_config_defaults(&cfg);
+    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    assert_non_null(F->ft);
+    load("alert tcp any any -> any any (content:\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"; "
+         "content:\"Zz\"; distance:0; sid:1;)\n"
+         "alert tcp any any -> any any (content:\"GET /\"; startswith; sid:2;)\n"
+         "alert tcp any any -> any any (content:\"one\"; sid:3;)\n"
+         "alert tcp-pkt any any -> any any (content:\"one\"; sid:4;)\n"
+         "alert tcp any any -> any any (flags:PA; sid:5;)\n");
+    struct pkt k;
+    int dir;
+    struct packet *p = tcp(&k, "10.0.0.1", 1000, "10.0.0.2", 80, "one");
+    struct flow *f = flow_of(p, &dir);
+    /* the packet pass: header rules and tcp-pkt rules, no stream payload rules */
+    detect_packet_mode(F->dt, p, f, FLOW_TOSERVER, DETECT_PACKET_STREAMED, NULL, 0, 0, 0,
+                       &F->res);
+    assert_string_equal(alert_sids(), "4,5");
+    /* the stream pass: payload rules only */
+    stream_detect(p, f, "one", 0, 0);
+    assert_string_equal(alert_sids(), "3");
+    /* old bytes do not alert again; a match must use a new byte */
+    stream_detect(p, f, "one two", 3, 0);
+    assert_int_equal(F->res.nalerts, 0);
+    stream_detect(p, f, "one two one", 7, 0);
+    assert_string_equal(alert_sids(), "3");
+    /* a pattern straddling the old and the new bytes */
+    stream_detect(p, f, "xxxxon", 4, 100);
+    assert_int_equal(F->res.nalerts, 0);
+    stream_detect(p, f, "xxxxone", 6, 100);
+    assert_string_equal(alert_sids(), "3");
+    /* an anchored content at the start of the new bytes */
+    stream_detect(p, f, "previous request GET /x", 17, 200);
+    assert_string_equal(alert_sids(), "2");
+
+    /* The fast pattern came in an earlier chunk, out of reach of the scan
+     * of the new bytes: it is carried, and the rule matches when its last
+     * content arrives -- once. */
+    struct pkt k2;
+    struct packet *p2 = tcp(&k2, "10.0.0.1", 1001, "10.0.0.2", 80, "x");
+    struct flow *f2 = flow_of(p2, &dir);
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    memset(buf, 'A', 40);
+    memset(buf + 40, 'x', 100);
+    stream_detect(p2, f2, buf, 0, 0);
+    assert_int_equal(F->res.nalerts, 0);
+    strcat(buf, "Zz");
+    stream_detect(p2, f2, buf, 140, 0);
+    assert_string_equal(alert_sids(), "1");
+    strcat(buf, "yy");
+    stream_detect(p2, f2, buf, 142, 0);
+    assert_int_equal(F->res.nalerts, 0);
+    /* the window moved past the fast pattern: it is no longer carried */
+    stream_detect(p2, f2, "xxxxZz", 4, 1000);
+    assert_int_equal(F->res.nalerts, 0);
+}
+
+static void test_stream_chunk_many_carried(void **state)
+{
+    (void)state;
+    struct flow_config cfg;
+    flow_config_defaults(&cfg);
+    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    assert_non_null(F->ft);
+    /* 20 rules whose fast patterns all hit in the first chunk: more than
+     * can be carried, so the next chunk is scanned whole */
+    char rules[8192] = "", chunk[1024] = "";
+    for (int i = 0; i < 20; i++) {
+        char r[256];
+        snprintf(r, sizeof r,
+                 "alert tcp any any -> any any (content:\"pattern-number-%02d\"; "
+                 "content:\"END\"; distance:0; sid:%d;)\n", i, 100 + i);
+        strcat(rules, r);
+        snprintf(r, sizeof r, "pattern-number-%02d ", i);
+        strcat(chunk, r);
+    }
+    load(rules);
+    struct pkt k;
+    int dir;
+    struct packet *p = tcp(&k, "10.0.0.1", 1000, "10.0.0.2", 80, "x");
+    struct flow *f = flow_of(p, &dir);
+    stream_detect(p, f, chunk, 0, 0);
+    assert_int_equal(F->res.nalerts, 0);
+    uint32_t old = (uint32_t)strlen(chunk);
+    strcat(chunk, "END");
+    stream_detect(p, f, chunk, old, 0);
+    assert_int_equal(F->res.nalerts + F->res.overflow, 20);
+}
+
 /* ---- Port groups ------------------------------------------------------------------ */
 
 static const char PORT_RULES[] =
@@ -1501,6 +1603,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_noalert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_chunk_many_carried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tag_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tag_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_groups_limited, setup, teardown),
