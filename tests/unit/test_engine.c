@@ -76,6 +76,14 @@ static void rm_rf(const char *path)
     }
 }
 
+/* Flows end as in a worker: their detection state goes with them. */
+static void end_flow(void *ctx, struct flow *f, enum flow_end_reason reason)
+{
+    (void)ctx;
+    (void)reason;
+    detect_flow_free(f);
+}
+
 static int setup(void **state)
 {
     F = calloc(1, sizeof *F);
@@ -112,9 +120,12 @@ static void unload(void)
 static int teardown(void **state)
 {
     (void)state;
-    unload();
-    if (F->ft)
+    if (F->ft) {
+        struct timeval end = { .tv_sec = T0 + 100000 };
+        flow_table_flush(F->ft, &end); /* end_flow frees their detection state */
         flow_table_free(F->ft);
+    }
+    unload();
     rm_rf(F->tmp);
     free(F);
     return 0;
@@ -774,7 +785,7 @@ static void test_flow_keywords(void **state)
     (void)state;
     struct flow_config cfg;
     flow_config_defaults(&cfg);
-    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
     assert_non_null(F->ft);
     load("alert tcp any any -> any any (msg:\"ts est\"; flow:established,to_server; "
          "content:\"req\"; sid:1;)\n"
@@ -852,7 +863,7 @@ static void flowbits_same_packet(const char *reader_extra)
 {
     struct flow_config cfg;
     flow_config_defaults(&cfg);
-    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
     assert_non_null(F->ft);
     char rules[1024];
     snprintf(rules, sizeof rules,
@@ -1296,7 +1307,7 @@ static void test_tag_session(void **state)
     (void)state;
     struct flow_config cfg;
     flow_config_defaults(&cfg);
-    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
     assert_non_null(F->ft);
     load("alert tcp any any -> any 80 (content:\"pkts\"; tag:session,2,packets; sid:1;)\n"
          "alert tcp any any -> any 81 (content:\"secs\"; tag:session,10,seconds; sid:2;)\n"
@@ -1393,7 +1404,7 @@ static void test_stream_chunks(void **state)
     (void)state;
     struct flow_config cfg;
     flow_config_defaults(&cfg);
-    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
     assert_non_null(F->ft);
     load("alert tcp any any -> any any (content:\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"; "
          "content:\"Zz\"; distance:0; sid:1;)\n"
@@ -1454,7 +1465,7 @@ static void test_stream_chunk_many_carried(void **state)
     (void)state;
     struct flow_config cfg;
     flow_config_defaults(&cfg);
-    F->ft = flow_table_new(&cfg, &F->stats, NULL, NULL);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
     assert_non_null(F->ft);
     /* 20 rules whose fast patterns all hit in the first chunk: more than
      * can be carried, so the next chunk is scanned whole */
