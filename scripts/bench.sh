@@ -12,7 +12,8 @@
 #   (b) the full pipeline, --runmode single
 #   (c) the full pipeline, --runmode workers
 # then the ET Open rules from ../shared/rules/et-open: the load time with a
-# cold and a warm compiled-rule cache, and (d)/(e) as (b)/(c) with the rules.
+# cold and a warm compiled-rule cache, and (d)/(e) as (b)/(c) with the rules;
+# (f) is (d) with the stream engine off (TCP payloads inspected per packet).
 # "wall s" is packet processing as the sensor reports it, after rule
 # loading ("load s" is the rest of the run: start-up and rule loading).
 #
@@ -171,6 +172,9 @@ if [ "${BENCH_RULES:-1}" = 1 ]; then
             --set "detect.sgh-mpm-caching-path=$work/hs-cache"
         measure "(e) ET Open ($nrules), workers" --runmode workers -S "$work/et-open.rules" \
             --set "detect.sgh-mpm-caching-path=$work/hs-cache"
+        # The same without the stream engine: TCP payloads packet by packet.
+        measure "(f) ET Open, single, no stream" --runmode single -S "$work/et-open.rules" \
+            --set "detect.sgh-mpm-caching-path=$work/hs-cache" --set stream.enabled=no
     else
         echo "bench: BENCH_RULES=1 but no rules in $et; skipping the ruleset runs" >&2
     fi

@@ -226,9 +226,9 @@ static void update_close_state(struct tcp_session *ssn)
     if (a_acked && b_acked)
         ssn->state = TCP_CLOSED; /* both FINs acknowledged: the close is complete */
     else if (a_acked)
-        ssn->state = TCP_LAST_ACK;
+        ssn->state = TCP_TIME_WAIT; /* the first closer waits for its last ACK to land */
     else
-        ssn->state = TCP_CLOSING;
+        ssn->state = TCP_CLOSING;   /* both sent a FIN before either was acknowledged */
 }
 
 /* ---- Reassembly ------------------------------------------------------------------ */
