@@ -19,7 +19,7 @@ build_pkgs=(
     libhtp-dev zlib1g-dev libpcre2-dev libcmocka-dev
 )
 test_pkgs=(
-    python3 python3-scapy tshark tcpreplay clang libclang-rt-14-dev time
+    python3 python3-scapy python3-jsonschema tshark tcpreplay clang libclang-rt-14-dev time
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -19,6 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* App-layer protocols (rules bind to them; flows are identified as one).
+ * APP_OTHER: a flow whose protocol is none of these. */
+enum app_proto { APP_NONE, APP_HTTP, APP_TLS, APP_DNS, APP_OTHER };
+
 /* Events raised while parsing one message, transaction or record. */
 #define APP_MAX_EVENTS 8
 struct app_events {

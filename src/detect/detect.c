@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/applayer.h"
 #include "detect/kw_runtime.h"
 #include "util/hash.h"
 
@@ -106,12 +107,38 @@ static bool header_match(const struct sig *s, const struct packet *p, const stru
     return (s->flags & SIG_BIDIR) && endpoints_match(s, p, true);
 }
 
+/* Every app buffer list of s matches some instance of its buffer in the
+ * transaction being inspected. */
+static bool match_tx_buffers(struct detect_thread *dt, const struct sig *s,
+                             const struct packet *p, struct flow *f, int dir)
+{
+    if (dt->tx == NULL)
+        return false;
+    for (int b = 0; b < BUF_COUNT; b++) {
+        if (!s->lists[b] || b == BUF_PAYLOAD || b == BUF_BASE64_DATA)
+            continue;
+        bool hit = false;
+        const uint8_t *d;
+        uint32_t n;
+        for (unsigned idx = 0; !hit && idx < 256 && app_tx_buffer(dt->tx, b, idx, dir, &d, &n);
+             idx++) {
+            struct inspect_env env = { .p = p, .f = f, .dir = dir };
+            hit = inspect_buffer(dt, s, b, d, n, &env);
+        }
+        if (!hit)
+            return false;
+    }
+    return true;
+}
+
 static bool sig_match(struct detect_thread *dt, const struct sig *s, const struct packet *p,
                       struct flow *f, int dir)
 {
     if (!header_match(s, p, f, dir))
         return false;
     if (s->pkt && !match_packet_keywords(dt, s, p, f, dir))
+        return false;
+    if ((s->flags & SIG_APP) && !match_tx_buffers(dt, s, p, f, dir))
         return false;
     if (s->lists[BUF_PAYLOAD] || s->lists[BUF_BASE64_DATA]) {
         if (dt->pl_len == 0)
@@ -145,6 +172,8 @@ static bool mode_takes(int mode, const struct sig *s)
         return !sig_has_payload(s) || (s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM));
     case DETECT_STREAM:
         return sig_has_payload(s) && !(s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM));
+    case DETECT_TX:
+        return (s->flags & SIG_APP) != 0;
     default:
         return !(s->flags & SIG_FLOW_ONLY_STREAM);
     }
@@ -268,6 +297,7 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
 {
     memset(res, 0, offsetof(struct detect_result, alerts));
     dt->mode = mode;
+    dt->tx = NULL;
     if (mode == DETECT_STREAM) {
         dt->pl = chunk;
         dt->pl_len = chunk_len;
@@ -342,4 +372,66 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
         if (!evaluate(dt, de->sigs[id], p, f, dir, res))
             break;
     }
+}
+
+/* Sorts the candidates and drops repeats. */
+static void compact_candidates(struct detect_thread *dt)
+{
+    if (dt->ncand > 16)
+        qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
+    else
+        sort_small(dt->cand_list, dt->ncand);
+    unsigned k = 0;
+    for (unsigned i = 0; i < dt->ncand; i++)
+        if (k == 0 || dt->cand_list[k - 1] != dt->cand_list[i])
+            dt->cand_list[k++] = dt->cand_list[i];
+    dt->ncand = k;
+}
+
+void detect_tx(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
+               const struct app_tx *tx, struct detect_result *res)
+{
+    static const struct sig_group keep_all; /* no port-group filter */
+    memset(res, 0, offsetof(struct detect_result, alerts));
+    const struct detect_engine *de = dt->de;
+    if (tx == NULL || tx->proto <= APP_NONE || tx->proto >= APP_OTHER || de->nsigs == 0)
+        return;
+    const struct app_group *ag = &de->app[tx->proto][dir ? 1 : 0];
+    if (ag->nfp == 0 && ag->rest.nnofp == 0)
+        return;
+    dt->mode = DETECT_TX;
+    dt->tx = tx;
+    dt->pl = p->data + p->payload_off;
+    dt->pl_len = p->payload_len;
+    dt->pl_new_off = 0;
+    dt->ncand = 0;
+    dt->nhits = 0;
+    dt->scan_from = 0;
+    dt->group = &keep_all;
+    /* Candidates: each buffer's fast patterns over each of its instances. */
+    for (int b = 0; b < BUF_COUNT && ag->nfp; b++) {
+        if (ag->db[b] == NULL)
+            continue;
+        const uint8_t *d;
+        uint32_t n;
+        for (unsigned idx = 0; idx < 256 && app_tx_buffer(tx, b, idx, dir, &d, &n); idx++) {
+            if (n == 0)
+                continue;
+            if (dt->ncand + ag->nfp > de->nsigs)
+                compact_candidates(dt);
+            hs_scan(ag->db[b], (const char *)d, n, 0, dt->hs_scratch, on_hs_match, dt);
+        }
+    }
+    compact_candidates(dt); /* instances of a buffer report a signature more than once */
+    unsigned i = 0, j = 0;
+    while (i < dt->ncand || j < ag->rest.nnofp) {
+        uint32_t id;
+        if (j >= ag->rest.nnofp || (i < dt->ncand && dt->cand_list[i] < ag->rest.nofp[j]))
+            id = dt->cand_list[i++];
+        else
+            id = ag->rest.nofp[j++];
+        if (!evaluate(dt, de->sigs[id], p, f, dir, res))
+            break;
+    }
+    dt->tx = NULL;
 }

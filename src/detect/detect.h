@@ -38,7 +38,8 @@ struct detect_load_report {
     double parse_seconds, build_seconds;
     unsigned hs_databases, hs_cached; /* compiled vs loaded from the cache */
     unsigned port_groups;             /* beyond one group per protocol and direction */
-    unsigned app_pending;        /* loaded rules on buffers no stage feeds yet (HTTP, TLS, DNS) */
+    unsigned app_pending;        /* loaded rules on buffers no stage feeds (mixed protocols) */
+    unsigned app_rules;          /* rules inspected on HTTP, TLS and DNS transactions */
 };
 
 /* Loads the rule files with the configuration's variables, classification,
@@ -99,10 +100,17 @@ enum detect_mode {
     DETECT_PACKET,        /* every rule, on the packet's payload */
     DETECT_PACKET_STREAMED, /* packet of a reassembled session: no stream payload rules */
     DETECT_STREAM,        /* payload rules on a stream chunk */
+    DETECT_TX,            /* app-layer rules on a transaction (detect_tx) */
 };
 void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct flow *f,
                         int dir, int mode, const uint8_t *chunk, uint32_t len, uint32_t new_off,
                         uint64_t chunk_off, struct detect_result *res);
+
+/* Inspects one side (dir) of an app-layer transaction with the rules of its
+ * protocol; p is the packet that completed it. */
+struct app_tx;
+void detect_tx(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
+               const struct app_tx *tx, struct detect_result *res);
 
 /* Frees the per-flow detection state (flowbits, flowints) when a flow ends. */
 void detect_flow_free(struct flow *f);

@@ -12,6 +12,7 @@
 #ifndef CARACAL_DETECT_INT_H
 #define CARACAL_DETECT_INT_H
 
+#include "app/app.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +25,6 @@
 
 /* ---- Buffers ---------------------------------------------------------- */
 
-enum app_proto { APP_NONE, APP_HTTP, APP_TLS, APP_DNS, APP_OTHER };
 
 enum detect_buffer {
 #define X(id, name, legacy, app) BUF_##id,
@@ -39,6 +39,9 @@ int buffer_lookup(const char *name);
 int buffer_lookup_modifier(const char *name);
 const char *buffer_name(int buf);
 enum app_proto buffer_app(int buf);
+/* The side of a transaction a buffer comes from: 0 the request (to the
+ * server), 1 the response, -1 either (headers, content type, ...). */
+int buffer_side(int buf);
 
 /* ---- Addresses and ports (address.c) ----------------------------------- */
 
@@ -109,6 +112,7 @@ struct content {
 enum sig_action { ACTION_ALERT, ACTION_DROP, ACTION_REJECT, ACTION_PASS };
 
 #define SIG_NOALERT 0x0001u
+#define SIG_APP 0x0008u           /* inspected on app-layer transactions (detect_tx) */
 #define SIG_BIDIR 0x0002u         /* <> */
 #define SIG_TCP_PKT 0x0004u       /* protocol tcp-pkt: packets only, not the stream */
 #define SIG_FLOW_TOSERVER 0x0010u
@@ -304,6 +308,7 @@ struct flow_detect_state;
 /* ---- Per-thread state ---------------------------------------------------- */
 
 struct inspect_scratch;   /* inspect.c: PCRE2 match data, decode buffers */
+struct app_tx;            /* app/applayer.h */
 struct inspect_scratch *inspect_scratch_new(void);
 void inspect_scratch_free(struct inspect_scratch *is);
 
@@ -320,6 +325,7 @@ struct detect_thread {
     uint32_t pl_len, pl_new_off;
     int mode;
     /* DETECT_STREAM: fast-pattern hits of the scan, with their end in pl. */
+    const struct app_tx *tx;        /* DETECT_TX: the transaction inspected */
     struct { uint32_t sig, end; } *hits;
     unsigned nhits;
     uint32_t scan_from;

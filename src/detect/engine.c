@@ -724,6 +724,138 @@ fail:
     goto out;
 }
 
+/* ---- App-layer signatures ------------------------------------------------ */
+
+/* The app protocol a signature inspects; -1 when its buffers disagree. */
+static int app_sig_proto(const struct sig *s)
+{
+    int proto = s->app_proto;
+    for (int b = 0; b < BUF_COUNT; b++) {
+        if (!s->lists[b] || b == BUF_PAYLOAD || b == BUF_BASE64_DATA)
+            continue;
+        int a = buffer_app(b);
+        if (a == APP_NONE)
+            continue;
+        if (proto == APP_NONE)
+            proto = a;
+        else if (proto != a)
+            return -1;
+    }
+    return proto;
+}
+
+/* The directions (bit 0 to server, bit 1 to client) whose side of a
+ * transaction the rule looks at: its flow option, else its buffers (a
+ * response buffer: to the client), else the request. An HTTP or TLS
+ * transaction is inspected once per direction, so an app rule alerts at
+ * most once per transaction; a rule on its events alone looks at the
+ * response side, when all of them are known. A DNS message is a
+ * transaction of one direction: such a rule is in both. */
+static unsigned app_sig_dirs(const struct sig *s, int proto)
+{
+    if (s->flags & SIG_FLOW_TOSERVER)
+        return 1u << FLOW_TOSERVER;
+    if (s->flags & SIG_FLOW_TOCLIENT)
+        return 1u << FLOW_TOCLIENT;
+    bool request = false;
+    for (int b = 0; b < BUF_COUNT; b++) {
+        if (!s->lists[b])
+            continue;
+        if (buffer_side(b) == 1)
+            return 1u << FLOW_TOCLIENT;
+        if (buffer_side(b) == 0)
+            request = true;
+    }
+    if (request)
+        return 1u << FLOW_TOSERVER;
+    bool events = false;
+    for (const struct sm *m = s->pkt; m; m = m->next) {
+        if (m->type == SM_TLS_VERSION || m->type == SM_SSL_VERSION || m->type == SM_DNS_RCODE)
+            return 1u << FLOW_TOCLIENT;
+        if (m->type == SM_APP_LAYER_EVENT)
+            events = true;
+    }
+    if (proto == APP_DNS)
+        return 3u;
+    return events ? 1u << FLOW_TOCLIENT : 1u << FLOW_TOSERVER;
+}
+
+/* The explicit fast_pattern of an app buffer, else its longest positive content. */
+static const struct content *choose_app_fp(const struct sig *s, int *fp_buf)
+{
+    const struct content *best = NULL;
+    for (int b = 0; b < BUF_COUNT; b++) {
+        if (b == BUF_PAYLOAD || b == BUF_BASE64_DATA || buffer_app(b) == APP_NONE)
+            continue;
+        for (const struct sm *m = s->lists[b]; m; m = m->next) {
+            if (m->type != SM_CONTENT)
+                continue;
+            const struct content *c = m->ctx;
+            if (c->flags & CONTENT_FAST_PATTERN) {
+                if (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX))
+                    return NULL;
+                *fp_buf = b;
+                return c;
+            }
+            if (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX))
+                continue;
+            if (best == NULL || c->len > best->len) {
+                best = c;
+                *fp_buf = b;
+            }
+        }
+    }
+    return best;
+}
+
+static int build_app_groups(struct detect_engine *de, const char *cache_dir,
+                            struct detect_load_report *rep)
+{
+    static struct pattern_set sets[APP_OTHER][2][BUF_COUNT];
+    memset(sets, 0, sizeof sets);
+    int rc = 0;
+    for (unsigned i = 0; i < de->nsigs; i++) {
+        struct sig *s = de->sigs[i];
+        if (!(s->flags & SIG_APP))
+            continue;
+        int proto = app_sig_proto(s);
+        unsigned dirs = app_sig_dirs(s, proto);
+        int fb = -1;
+        s->fp = choose_app_fp(s, &fb);
+        s->fp_buf = s->fp ? fb : -1;
+        for (int d = 0; d < 2; d++) {
+            if (!(dirs >> d & 1))
+                continue;
+            struct app_group *ag = &de->app[proto][d];
+            if (s->fp) {
+                const uint8_t *pat;
+                size_t len;
+                fp_bytes(s->fp, &pat, &len);
+                unsigned fl = HS_FLAG_SINGLEMATCH |
+                              ((s->fp->flags & CONTENT_NOCASE) ? HS_FLAG_CASELESS : 0);
+                if (pattern_add(&sets[proto][d][fb], pat, len, fl, s->num) < 0)
+                    rc = -1;
+                ag->nfp++;
+            } else {
+                group_add_nofp(&ag->rest, s->num);
+            }
+        }
+    }
+    for (int p = 0; p < APP_OTHER; p++)
+        for (int d = 0; d < 2; d++)
+            for (int b = 0; b < BUF_COUNT; b++) {
+                struct pattern_set *ps = &sets[p][d][b];
+                if (ps->n) {
+                    hs_database_t *db = build_db(ps, cache_dir, rep);
+                    if (db == NULL || hs_alloc_scratch(db, &de->scratch) != HS_SUCCESS)
+                        rc = -1;
+                    de->app[p][d].db[b] = db;
+                }
+                pattern_set_free(ps);
+            }
+    return rc;
+}
+
 static int build_groups(struct detect_engine *de, const char *cache_dir,
                         struct detect_load_report *rep)
 {
@@ -738,7 +870,13 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
         struct sig *s = de->sigs[i];
         side[i] = -1;
         if (!sig_is_packet_only(s)) {
-            rep->app_pending++;
+            int proto = app_sig_proto(s);
+            if (proto > APP_NONE && proto < APP_OTHER) {
+                s->flags |= SIG_APP;
+                rep->app_rules++;
+            } else {
+                rep->app_pending++;
+            }
             continue;
         }
         s->fp = choose_fast_pattern(s);
@@ -788,6 +926,8 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
     }
     free(side);
     free(list);
+    if (build_app_groups(de, cache_dir, rep) < 0)
+        rc = -1;
     return rc;
 }
 
@@ -914,6 +1054,12 @@ void detect_engine_free(struct detect_engine *de)
             free(pd->port_map);
         }
     }
+    for (int p = 0; p < APP_OTHER; p++)
+        for (int d = 0; d < 2; d++) {
+            for (int b = 0; b < BUF_COUNT; b++)
+                hs_free_database(de->app[p][d].db[b]);
+            free(de->app[p][d].rest.nofp);
+        }
     hs_free_scratch(de->scratch);
     for (unsigned i = 0; i < de->nsigs; i++)
         sig_free(de->sigs[i]);

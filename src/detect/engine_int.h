@@ -67,10 +67,22 @@ static inline bool sig_group_keeps(const struct sig_group *g, uint32_t num)
 /* Signature ids whose indexed address covers v; *n gets the count. */
 const uint32_t *addr_index_lookup(const struct addr_index *ix, uint32_t v, unsigned *n);
 
+/*
+ * App-layer signatures of one protocol and direction (detect_tx): one
+ * Hyperscan database per buffer that holds fast patterns, and a list of
+ * the signatures without one.
+ */
+struct app_group {
+    hs_database_t *db[BUF_COUNT];
+    struct sig_group rest;   /* nofp: signatures without a fast pattern */
+    unsigned nfp;
+};
+
 struct detect_engine {
     struct sig **sigs;       /* in evaluation order; sigs[i]->num == i */
     unsigned nsigs;
     struct proto_dir groups[GRP_COUNT][2]; /* [group][0 to server, 1 to client] */
+    struct app_group app[APP_OTHER][2];    /* [APP_HTTP..APP_DNS][direction] */
     unsigned port_groups_max;
     bool packet_only_fp;     /* some tcp-pkt / flow:no_stream rule has a fast pattern */
     uint32_t max_fp_len;     /* longest fast pattern: the context a chunk scan needs */

@@ -2,14 +2,15 @@
  * App-layer state keywords: tls.version, ssl_version, ssl_state,
  * dns.opcode, dns.rcode, dns.rrtype.
  *
- * They are parsed and validated now and bind the signature to its app
- * protocol, but they match nothing until the app-layer parsers feed TLS
- * and DNS state to detection: kw_app_match() returns false for now.
+ * They bind the signature to its app protocol and match the transaction
+ * being inspected (detect_tx): the TLS session, or one DNS message.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "app/applayer.h"
+#include "app/tls.h"
 #include "detect/kw_runtime.h"
 
 /* ssl_version and ssl_state: a bitmask of wanted values and of negated ones. */
@@ -191,19 +192,76 @@ static int dns_rrtype_setup(struct sig *s, struct parse_state *ps, const char *v
 }
 
 const struct keyword kw_app_table[] = {
-    { "tls.version", KW_VALUE, tls_version_setup, "TLS version: 1.0 1.1 1.2 1.3 sslv3 or hex (app layer: not fed yet)" },
-    { "ssl_version", KW_VALUE, ssl_version_setup, "sslv2 sslv3 tls1.0 .. tls1.3, ! and lists (app layer: not fed yet)" },
-    { "ssl_state", KW_VALUE, ssl_state_setup, "client_hello server_hello client_keyx server_keyx unknown (app layer: not fed yet)" },
-    { "dns.opcode", KW_VALUE, dns_opcode_setup, "DNS opcode, number or name (app layer: not fed yet)" },
-    { "dns.rcode", KW_VALUE, dns_rcode_setup, "DNS response code, number or name (app layer: not fed yet)" },
-    { "dns.rrtype", KW_VALUE, dns_rrtype_setup, "DNS record type, number or name (app layer: not fed yet)" },
+    { "tls.version", KW_VALUE, tls_version_setup, "TLS version: 1.0 1.1 1.2 1.3 sslv3 or hex" },
+    { "ssl_version", KW_VALUE, ssl_version_setup, "sslv2 sslv3 tls1.0 .. tls1.3, ! and lists" },
+    { "ssl_state", KW_VALUE, ssl_state_setup, "client_hello server_hello client_keyx server_keyx unknown" },
+    { "dns.opcode", KW_VALUE, dns_opcode_setup, "DNS opcode, number or name" },
+    { "dns.rcode", KW_VALUE, dns_rcode_setup, "DNS response code, number or name" },
+    { "dns.rrtype", KW_VALUE, dns_rrtype_setup, "DNS record type, number or name" },
     { NULL, 0, NULL, NULL },
 };
 
-bool kw_app_match(const struct sm *m, const struct packet *p, const struct flow *f)
+static bool mask_match(const struct mask_ctx *c, uint32_t have)
 {
-    (void)m;
+    if (c->negated & have)
+        return false;
+    uint32_t positive = c->want & ~c->negated;
+    return positive == 0 || (positive & have) != 0;
+}
+
+static uint32_t ssl_version_bit(uint16_t v)
+{
+    switch (v) {
+    case 0x0002: case 0x0200: return 1u << 0;
+    case 0x0300: return 1u << 1;
+    case 0x0301: return 1u << 2;
+    case 0x0302: return 1u << 3;
+    case 0x0303: return 1u << 4;
+    case 0x0304: return 1u << 5;
+    default: return 0;
+    }
+}
+
+bool kw_app_match(const struct detect_thread *dt, const struct sm *m, const struct packet *p,
+                  const struct flow *f)
+{
     (void)p;
     (void)f;
-    return false; /* no TLS or DNS state reaches detection yet */
+    const struct app_tx *tx = dt ? dt->tx : NULL;
+    if (tx == NULL)
+        return false;
+    unsigned opcode, rcode;
+    switch (m->type) {
+    case SM_TLS_VERSION: {
+        uint16_t v = app_tx_tls_version(tx);
+        return v != 0 && kw_cmp_match(m->ctx, v);
+    }
+    case SM_SSL_VERSION: {
+        uint16_t v = app_tx_tls_version(tx);
+        return v != 0 && mask_match(m->ctx, ssl_version_bit(v));
+    }
+    case SM_SSL_STATE: {
+        unsigned pr = app_tx_tls_progress(tx);
+        uint32_t have = ((pr & TLS_SEEN_CLIENT_HELLO) ? 1u << 0 : 0) |
+                        ((pr & TLS_SEEN_SERVER_HELLO) ? 1u << 1 : 0) |
+                        ((pr & TLS_HANDSHAKE_DONE) ? (1u << 2) | (1u << 3) : 0);
+        return have != 0 && mask_match(m->ctx, have);
+    }
+    case SM_DNS_OPCODE:
+        return app_tx_dns(tx, &opcode, &rcode) && kw_cmp_match(m->ctx, opcode);
+    case SM_DNS_RCODE:
+        return app_tx_dns(tx, &opcode, &rcode) && kw_cmp_match(m->ctx, rcode);
+    case SM_DNS_RRTYPE: {
+        const struct kw_cmp *c = m->ctx;
+        if (c->op == CMP_EQ)
+            return app_tx_dns_has_rrtype(tx, (uint16_t)c->a);
+        /* other comparisons: any rrtype in the message that satisfies it */
+        for (uint32_t t = 1; t < 260; t++)
+            if (kw_cmp_match(c, t) && app_tx_dns_has_rrtype(tx, (uint16_t)t))
+                return true;
+        return false;
+    }
+    default:
+        return false;
+    }
 }

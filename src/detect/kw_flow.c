@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detect/kw_runtime.h"
+#include "app/applayer.h"
 #include "stream/stream.h"
 #include "util/timefmt.h"
 
@@ -425,7 +426,9 @@ static bool stream_size_match(const struct ss_ctx *c, const struct packet *p,
 
 /* ---- app-layer-event ---------------------------------------------------------- */
 
-/* Accepted and kept; it matches nothing until the app layer raises events. */
+/* "proto.event": an http, tls or dns event binds the rule to that protocol
+ * (it is checked on the protocol's transactions); "applayer.event" is a
+ * flow-level event of protocol detection, checked on packets. */
 static int app_layer_event_setup(struct sig *s, struct parse_state *ps, const char *v,
                                  char *err, size_t errlen)
 {
@@ -434,6 +437,19 @@ static int app_layer_event_setup(struct sig *s, struct parse_state *ps, const ch
     if (!kw_trim(v, buf, sizeof buf) || !valid_name(buf)) {
         snprintf(err, errlen, "invalid app-layer-event '%s'", v ? v : "");
         return -1;
+    }
+    static const struct { const char *prefix; int proto; } protos[] = {
+        { "http.", APP_HTTP }, { "tls.", APP_TLS }, { "dns.", APP_DNS },
+    };
+    for (size_t i = 0; i < sizeof protos / sizeof *protos; i++) {
+        if (strncmp(buf, protos[i].prefix, strlen(protos[i].prefix)) != 0)
+            continue;
+        if (s->app_proto != APP_NONE && s->app_proto != protos[i].proto) {
+            snprintf(err, errlen, "app-layer-event '%s' does not apply to the rule's protocol",
+                     buf);
+            return -1;
+        }
+        s->app_proto = (uint8_t)protos[i].proto;
     }
     char *ctx = strdup(buf);
     if (ctx == NULL)
@@ -618,9 +634,11 @@ bool match_packet_keywords(struct detect_thread *dt, const struct sig *s, const 
             break;
         case SM_TLS_VERSION: case SM_SSL_VERSION: case SM_SSL_STATE: case SM_DNS_OPCODE:
         case SM_DNS_RCODE: case SM_DNS_RRTYPE:
-            ok = kw_app_match(m, p, f);
+            ok = kw_app_match(dt, m, p, f);
             break;
-        case SM_APP_LAYER_EVENT: /* no app-layer events yet */
+        case SM_APP_LAYER_EVENT:
+            ok = app_tx_has_event(f, dt ? dt->tx : NULL, m->ctx);
+            break;
         default:
             ok = false;
             break;

@@ -46,7 +46,8 @@ char *kw_split(char *s, char sep, char **head);
 /* ---- Matchers of kw_header.c and kw_app.c, dispatched by kw_flow.c -------- */
 
 bool kw_header_match(const struct sm *m, const struct packet *p);
-bool kw_app_match(const struct sm *m, const struct packet *p, const struct flow *f);
+bool kw_app_match(const struct detect_thread *dt, const struct sm *m, const struct packet *p,
+                  const struct flow *f);
 
 /* ---- threshold.config (threshold.c) -------------------------------------- */
 

@@ -238,9 +238,11 @@ int main(int argc, char **argv)
         printf("rule load: %.2f s parsing, %.2f s building (%u Hyperscan databases compiled, "
                "%u from the cache; %u port groups)\n", rep.parse_seconds, rep.build_seconds,
                rep.hs_databases, rep.hs_cached, rep.port_groups);
+        if (rep.app_rules)
+            printf("%u rules inspect HTTP, TLS or DNS transactions\n", rep.app_rules);
         if (rep.app_pending)
-            printf("%u rules inspect HTTP, TLS or DNS buffers, which this version does not "
-                   "fill yet: they are loaded but cannot match\n", rep.app_pending);
+            printf("%u rules mix buffers of different app protocols: they are loaded but "
+                   "cannot match\n", rep.app_pending);
         int rc = rep.files_unreadable || (strict && rep.failed) ? EXIT_FAILURE : EXIT_SUCCESS;
         detect_engine_free(de);
         detect_report_free(&rep);

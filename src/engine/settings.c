@@ -96,6 +96,55 @@ static int load_alert_options(struct settings *s, const struct conf_node *alert,
     return 0;
 }
 
+/* types: - http: { dump-all-headers: both|request|response|none } */
+static int load_http_options(struct settings *s, const struct conf_node *h, char *err,
+                             size_t errlen)
+{
+    if (h == NULL)
+        return 0;
+    const struct conf_node *n = conf_node_find(h, "dump-all-headers");
+    if (n == NULL)
+        return 0;
+    const char *v = n->value ? n->value : "";
+    if (strcmp(v, "both") == 0 || strcmp(v, "request") == 0 || strcmp(v, "response") == 0 ||
+        strcmp(v, "yes") == 0)
+        s->app.http_cfg.log_headers = true;
+    else if (strcmp(v, "none") == 0 || strcmp(v, "no") == 0)
+        s->app.http_cfg.log_headers = false;
+    else {
+        char where[512];
+        conf_node_where(n, where, sizeof where);
+        snprintf(err, errlen, "%s: outputs.eve-log.types.http.dump-all-headers: expected both, "
+                 "request, response or none", where);
+        return -1;
+    }
+    return 0;
+}
+
+/* app-layer: { protocols: { http: { enabled, request-body-limit, response-body-limit },
+ *                           tls: { enabled }, dns: { enabled } } } */
+static int load_app_layer(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    struct app_config *a = &s->app;
+    CHECK(conf_get_bool(c, "app-layer.protocols.http.enabled", true, &a->http, err, errlen));
+    CHECK(conf_get_bool(c, "app-layer.protocols.tls.enabled", true, &a->tls, err, errlen));
+    CHECK(conf_get_bool(c, "app-layer.protocols.dns.enabled", true, &a->dns, err, errlen));
+    uint64_t v;
+    CHECK(conf_get_size(c, "app-layer.protocols.http.request-body-limit",
+                        a->http_cfg.request_body_limit, &v, err, errlen));
+    if (v > (64u << 20))
+        return range_error(c, "app-layer.protocols.http.request-body-limit",
+                           "must be at most 64mb", err, errlen);
+    a->http_cfg.request_body_limit = (uint32_t)v;
+    CHECK(conf_get_size(c, "app-layer.protocols.http.response-body-limit",
+                        a->http_cfg.response_body_limit, &v, err, errlen));
+    if (v > (64u << 20))
+        return range_error(c, "app-layer.protocols.http.response-body-limit",
+                           "must be at most 64mb", err, errlen);
+    a->http_cfg.response_body_limit = (uint32_t)v;
+    return 0;
+}
+
 /* types: - anomaly: { enabled: yes, types: { decode: yes, stream: yes } } */
 static int load_anomaly_options(struct settings *s, const struct conf_node *an, char *err,
                                 size_t errlen)
@@ -103,6 +152,7 @@ static int load_anomaly_options(struct settings *s, const struct conf_node *an, 
     static const struct { const char *key; unsigned bit; } opts[] = {
         { "decode", EVE_ANOMALY_DECODE },
         { "stream", EVE_ANOMALY_STREAM },
+        { "applayer", EVE_ANOMALY_APPLAYER },
     };
     if (an == NULL)
         return 0;
@@ -161,9 +211,10 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
     s->eve_enabled = true;
     s->eve_filename = "eve.json";
     s->eve_buffer = 64 * 1024;
-    s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT;
+    s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT |
+                   EVE_TYPE_HTTP | EVE_TYPE_TLS | EVE_TYPE_DNS;
     s->eve_alert_opts = EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS;
-    s->eve_anomaly_types = EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM;
+    s->eve_anomaly_types = EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER;
     const struct conf_node *eve = find_output(c, "eve-log");
     if (eve == NULL)
         return 0;
@@ -214,10 +265,16 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
             }
             else if (strcmp(name, "stats") == 0)
                 s->eve_types |= EVE_TYPE_STATS;
-            else if (strcmp(name, "http") == 0 ||
-                     strcmp(name, "dns") == 0 || strcmp(name, "tls") == 0 ||
-                     strcmp(name, "drop") == 0)
-                continue; /* produced by stages that are not built yet */
+            else if (strcmp(name, "http") == 0) {
+                s->eve_types |= EVE_TYPE_HTTP;
+                if (load_http_options(s, t->value ? NULL : t->child, err, errlen) < 0)
+                    return -1;
+            } else if (strcmp(name, "tls") == 0)
+                s->eve_types |= EVE_TYPE_TLS;
+            else if (strcmp(name, "dns") == 0)
+                s->eve_types |= EVE_TYPE_DNS;
+            else if (strcmp(name, "drop") == 0)
+                continue; /* produced by the inline IPS stage, not built yet */
             else {
                 conf_node_where(t, where, sizeof where);
                 snprintf(err, errlen, "%s: outputs.eve-log.types: unknown event type '%s'",
@@ -387,6 +444,8 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
 
     CHECK(load_defrag(s, c, err, errlen));
     CHECK(load_stream(s, c, err, errlen));
+    app_config_init(&s->app);
+    CHECK(load_app_layer(s, c, err, errlen));
     CHECK(load_eve(s, c, err, errlen));
     CHECK(load_fast(s, c, err, errlen));
     CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));

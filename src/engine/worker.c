@@ -4,9 +4,18 @@
 
 #include "util/timefmt.h"
 
+static void write_app_events(struct worker *w, struct flow *f, const struct timeval *ts,
+                             const struct app_result *ar);
+
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
 {
     struct worker *w = ctx;
+    if (w->app && f->app) {
+        struct app_result ar;
+        app_flow_end(w->app, f, &ar);
+        write_app_events(w, f, &f->last, &ar);
+        app_flow_free(w->app, f);
+    }
     if ((w->eve_types & EVE_TYPE_FLOW) && w->eve.sink != NULL) {
         json_t *ev = eve_flow_event(f, reason);
         eve_write(&w->eve, ev);
@@ -33,6 +42,10 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
         sc.memcap = s->stream.memcap / (nworkers ? nworkers : 1);
         sc.policies = &s->defrag;
         if ((w->stream = stream_engine_new(&sc, &w->stats)) == NULL)
+            return -1;
+    }
+    if (s->app.http || s->app.tls || s->app.dns) {
+        if ((w->app = app_engine_new(&s->app, &w->stats)) == NULL)
             return -1;
     }
     if (out->de != NULL && (w->dt = detect_thread_new(out->de)) == NULL)
@@ -63,7 +76,8 @@ static const char *alert_action_name(int action)
 
 /* Counts and writes the results of one detection pass. */
 static void report(struct worker *w, const struct packet *p, struct flow *f, int dir,
-                   const struct detect_result *res, const uint8_t *chunk, uint32_t chunk_len)
+                   const struct detect_result *res, const uint8_t *chunk, uint32_t chunk_len,
+                   const struct app_tx *tx)
 {
     if (res->suppressed)
         stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res->suppressed);
@@ -95,6 +109,13 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
             .target = a->target,
             .stream_data = chunk, .stream_len = chunk_len,
         };
+        json_t *app_obj = NULL;
+        if (tx != NULL) {
+            info.app_type = app_proto_name(tx->proto);
+            info.tx_id = tx->id;
+            app_obj = app_tx_eve(tx);
+            info.app_obj = app_obj;
+        }
         if ((w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL) {
             json_t *ev = eve_alert_event(p, f, dir, &info, w->alert_opts);
             eve_write(&w->eve, ev);
@@ -102,6 +123,7 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
         }
         if (w->fast)
             fastlog_write(w->fast, p, &info);
+        json_decref(app_obj);
     }
 }
 
@@ -111,18 +133,99 @@ static void run_detect(struct worker *w, const struct packet *p, struct flow *f,
     struct detect_result res;
     if (!sr->tracked) {
         detect_packet(w->dt, p, f, dir, &res);
-        report(w, p, f, dir, &res, NULL, 0);
+        report(w, p, f, dir, &res, NULL, 0, NULL);
         return;
     }
     /* A reassembled session: the packet without the stream's payload
      * rules, then the new stream bytes with them. */
     detect_packet_mode(w->dt, p, f, dir, DETECT_PACKET_STREAMED, NULL, 0, 0, 0, &res);
-    report(w, p, f, dir, &res, NULL, 0);
+    report(w, p, f, dir, &res, NULL, 0, NULL);
     if (res.pass || sr->len == 0)
         return;
     detect_packet_mode(w->dt, p, f, dir, DETECT_STREAM, sr->chunk, sr->len, sr->new_off,
                        sr->chunk_off, &res);
-    report(w, p, f, dir, &res, sr->chunk, sr->len);
+    report(w, p, f, dir, &res, sr->chunk, sr->len, NULL);
+}
+
+static unsigned eve_type_bit(int proto)
+{
+    switch (proto) {
+    case APP_HTTP: return EVE_TYPE_HTTP;
+    case APP_TLS: return EVE_TYPE_TLS;
+    case APP_DNS: return EVE_TYPE_DNS;
+    default: return 0;
+    }
+}
+
+/* The transactions of ar that are ready to be logged, as EVE events. */
+static void write_app_events(struct worker *w, struct flow *f, const struct timeval *ts,
+                             const struct app_result *ar)
+{
+    if (w->eve.sink == NULL)
+        return;
+    for (unsigned i = 0; i < ar->n; i++) {
+        const struct app_item *it = &ar->items[i];
+        if (!it->log || !(w->eve_types & eve_type_bit(it->tx.proto)))
+            continue;
+        json_t *ev = eve_app_event(f, ts, app_proto_name(it->tx.proto), it->tx.id,
+                                   app_tx_eve(&it->tx));
+        eve_write(&w->eve, ev);
+        json_decref(ev);
+    }
+}
+
+/* App-layer events of one packet: counted, and written as anomalies. */
+static void write_app_anomalies(struct worker *w, const struct packet *p, const struct flow *f,
+                                const struct app_result *ar)
+{
+    bool out = (w->eve_types & EVE_TYPE_ANOMALY) && (w->anomaly_types & EVE_ANOMALY_APPLAYER) &&
+               w->eve.sink != NULL;
+    for (unsigned i = 0; out && i < ar->events.n; i++) {
+        json_t *ev = eve_app_anomaly_event(p, f, app_proto_name(ar->proto),
+                                           app_event_name(ar->proto, ar->events.code[i]),
+                                           "proto_parser");
+        eve_write(&w->eve, ev);
+        json_decref(ev);
+    }
+    for (unsigned i = 0; out && i < ar->flow_events.n; i++) {
+        json_t *ev = eve_app_anomaly_event(p, f, f->app_proto == APP_NONE ? "unknown"
+                                           : app_proto_name(f->app_proto),
+                                           app_flow_event_name(ar->flow_events.code[i]),
+                                           "proto_detect");
+        eve_write(&w->eve, ev);
+        json_decref(ev);
+    }
+}
+
+/* Hands the packet's new stream bytes (or its datagram) to the app layer,
+ * then inspects and logs the transactions that became ready. */
+static void run_app(struct worker *w, const struct packet *p, struct flow *f, int dir,
+                    const struct stream_result *sr)
+{
+    struct app_result ar;
+    if (p->proto == 6) {
+        if (sr->gap)
+            app_tcp_gap(w->app, f, dir);
+        if (sr->len <= sr->new_off)
+            return;
+        app_tcp_data(w->app, f, dir, sr->chunk + sr->new_off, sr->len - sr->new_off, &p->ts,
+                     &ar);
+    } else if (p->proto == 17) {
+        app_udp_packet(w->app, f, dir, p, &ar);
+    } else {
+        return;
+    }
+    write_app_anomalies(w, p, f, &ar);
+    for (unsigned i = 0; w->dt && i < ar.n; i++) {
+        const struct app_item *it = &ar.items[i];
+        if (!it->inspect)
+            continue;
+        struct detect_result res;
+        detect_tx(w->dt, p, f, it->dir, &it->tx, &res);
+        report(w, p, f, it->dir, &res, NULL, 0, &it->tx);
+    }
+    write_app_events(w, f, &p->ts, &ar);
+    app_result_done(w->app, f, &ar);
 }
 
 static void write_anomaly(struct worker *w, const struct packet *p, const struct flow *f,
@@ -144,6 +247,9 @@ void worker_process(struct worker *w, const struct packet *p)
     memset(&sr, 0, sizeof sr);
     if (w->stream && f && p->proto == 6)
         stream_packet(w->stream, f, p, dir, &sr);
+    /* The app layer first, as Suricata does: alerts then know the flow's protocol. */
+    if (w->app && f)
+        run_app(w, p, f, dir, &sr);
     if (w->dt)
         run_detect(w, p, f, dir, &sr);
     for (unsigned i = 0; i < p->nevents; i++)
@@ -173,6 +279,8 @@ void worker_destroy(struct worker *w)
     w->flows = NULL;
     stream_engine_free(w->stream);
     w->stream = NULL;
+    app_engine_free(w->app);
+    w->app = NULL;
     detect_thread_free(w->dt);
     w->dt = NULL;
     eve_writer_destroy(&w->eve);

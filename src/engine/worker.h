@@ -14,6 +14,7 @@
 #include "output/fastlog.h"
 #include "output/stats.h"
 #include "stream/stream.h"
+#include "app/applayer.h"
 
 /* What the worker writes to, shared by all workers. */
 struct worker_outputs {
@@ -27,6 +28,7 @@ struct worker {
     struct stats stats;
     struct flow_table *flows;
     struct stream_engine *stream;
+    struct app_engine *app;
     struct detect_thread *dt;
     struct fastlog *fast;
     struct eve_writer eve;

@@ -66,6 +66,8 @@ struct flow {
     uint8_t ip_ver;
     void *dstate;                    /* the detect stage's per-flow state, or NULL */
     struct tcp_session *tcp;         /* the stream engine's session, or NULL */
+    struct app_flow *app;            /* the app layer's state, or NULL */
+    uint8_t app_proto;               /* detected protocol (detect's enum app_proto), 0 none */
 };
 
 /* Direction of a packet within its flow. */

@@ -239,6 +239,49 @@ static json_t *flow_counters(const struct flow *f)
     return fl;
 }
 
+/* "app_proto" of a flow whose protocol the app layer identified. */
+static void add_app_proto(json_t *ev, const struct flow *f)
+{
+    static const char *const names[] = { NULL, "http", "tls", "dns", "failed" };
+    if (f != NULL && f->app_proto > 0 && f->app_proto < sizeof names / sizeof *names)
+        json_object_set_new(ev, "app_proto", json_string(names[f->app_proto]));
+}
+
+json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char *type,
+                      uint64_t tx_id, json_t *obj)
+{
+    json_t *ev = eve_envelope(ts, type);
+    json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    add_vlan(ev, f->key.vlan, f->key.vlan_cnt);
+    int c = f->client_idx, s = c ^ 1;
+    bool ports = f->proto_idx == FLOW_PROTO_TCP || f->proto_idx == FLOW_PROTO_UDP;
+    add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
+                  f->key.port[s], f->key.proto, ports);
+    add_app_proto(ev, f);
+    json_object_set_new(ev, "tx_id", json_integer((json_int_t)tx_id));
+    json_object_set_new(ev, type, obj);
+    return ev;
+}
+
+json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, const char *app_proto,
+                              const char *event, const char *layer)
+{
+    json_t *ev = eve_envelope(&p->ts, "anomaly");
+    if (f)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    eve_add_packet_tuple(ev, p);
+    add_app_proto(ev, f);
+    json_t *a = json_object();
+    json_object_set_new(a, "type", json_string("applayer"));
+    json_object_set_new(a, "app_proto", json_string(app_proto));
+    json_object_set_new(a, "event", json_string(event));
+    json_object_set_new(a, "layer", json_string(layer));
+    json_object_set_new(ev, "anomaly", a);
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
+    return ev;
+}
+
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
 {
     /* Like Suricata, a flow event is stamped with the flow's start. */
@@ -250,6 +293,7 @@ json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
     bool ports = f->proto_idx == FLOW_PROTO_TCP || f->proto_idx == FLOW_PROTO_UDP;
     add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
                   f->key.port[s], f->key.proto, ports);
+    add_app_proto(ev, f);
 
     json_t *fl = flow_counters(f);
     json_object_set_new(fl, "end", json_string(timefmt_eve(&f->last, buf, sizeof buf)));
@@ -389,6 +433,12 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     if (f)
         json_object_set_new(ev, "direction", json_string(dir == FLOW_TOSERVER ? "to_server"
                                                                                : "to_client"));
+    add_app_proto(ev, f);
+    if (a->app_type != NULL) {
+        json_object_set_new(ev, "tx_id", json_integer((json_int_t)a->tx_id));
+        if (a->app_obj != NULL)
+            json_object_set_new(ev, a->app_type, json_deep_copy(a->app_obj));
+    }
     json_t *al = json_object();
     json_object_set_new(al, "action", json_string(a->action));
     json_object_set_new(al, "gid", json_integer(a->gid));

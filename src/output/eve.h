@@ -22,10 +22,14 @@ struct stats;
 #define EVE_TYPE_ANOMALY 0x02u
 #define EVE_TYPE_STATS 0x04u
 #define EVE_TYPE_ALERT 0x08u
+#define EVE_TYPE_HTTP 0x10u
+#define EVE_TYPE_TLS 0x20u
+#define EVE_TYPE_DNS 0x40u
 
 /* Which anomalies the anomaly type writes (outputs.eve-log.types.anomaly.types). */
 #define EVE_ANOMALY_DECODE 0x01u          /* decoder events */
 #define EVE_ANOMALY_STREAM 0x02u          /* TCP stream events */
+#define EVE_ANOMALY_APPLAYER 0x04u        /* app-layer parser events */
 
 /* Options of the alert type (outputs.eve-log.types.alert). */
 #define EVE_ALERT_PAYLOAD 0x01u           /* payload, base64 */
@@ -44,6 +48,9 @@ struct eve_alert_info {
     const json_t *metadata;
     const char *target;       /* the rule's target: "src_ip", "dest_ip" or NULL */
     const uint8_t *stream_data; /* a stream match: the chunk inspected (payload, stream: 1) */
+    const char *app_type;     /* an app-layer match: "http", "tls" or "dns" ... */
+    const json_t *app_obj;    /* ... and the transaction's object (borrowed) */
+    uint64_t tx_id;
     uint32_t stream_len;
 };
 
@@ -84,6 +91,14 @@ const char *eve_proto_name(uint8_t proto, char *buf, size_t len);
 /* Complete events. */
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason);
 json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event);
+/* An app-layer transaction (event_type "http", "tls" or "dns"): the flow's
+ * client and server as source and destination; obj is stolen. */
+json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char *type,
+                      uint64_t tx_id, json_t *obj);
+/* An app-layer anomaly: {"type":"applayer","app_proto":..,"event":..,"layer":..}. */
+json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, const char *app_proto,
+                              const char *event, const char *layer);
+
 /* A packet covered by a rule's tag: (event_type "packet"). */
 json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir);
 json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum kind { SUM, MAX };
+enum kind { SUM, MAX, INTERNAL }; /* INTERNAL: summed, never written (tests, summary) */
 
 static const char *const counter_names[STAT_EVENT_BASE] = {
 #define X(id, name, kind) [STAT_##id] = name,
@@ -29,7 +29,7 @@ const char *stats_name(int id)
         char tmp[64];
         const char *name = decode_event_name(ev);
         if (strncmp(name, "stream.", 7) == 0)
-            snprintf(tmp, sizeof tmp, "stream.event.%s", name + 7);
+            snprintf(tmp, sizeof tmp, "%s", name); /* stream.<event>, as Suricata */
         else
             snprintf(tmp, sizeof tmp, "decoder.event.%s", name);
         memcpy(event_counter_names[ev], tmp, sizeof tmp);
@@ -83,6 +83,8 @@ json_t *stats_to_json(const struct stats *s, double uptime)
         uint64_t v = s->c[i];
         if (v == 0 && i != STAT_DECODER_PKTS && i != STAT_DECODER_BYTES &&
             i != STAT_FLOW_TOTAL)
+            continue;
+        if (i < STAT_EVENT_BASE && counter_kinds[i] == INTERNAL)
             continue;
         set_path(root, stats_name(i), json_integer((json_int_t)v));
     }

@@ -39,6 +39,7 @@ struct tcp_session {
     bool midstream;
     bool wscale_ok;           /* both SYNs carried window scaling */
     int8_t closer;            /* direction that sent the first FIN, -1 none */
+    bool reset;               /* closed by a RST */
     int8_t policy[2];         /* overlap policy of the receiver of each direction */
     struct tcp_half h[2];     /* [FLOW_TOSERVER] the client's data, [FLOW_TOCLIENT] the server's */
 };
@@ -233,15 +234,30 @@ static void update_close_state(struct tcp_session *ssn)
 
 /* ---- Reassembly ------------------------------------------------------------------ */
 
-/* Makes room for n more bytes in h->buf, keeping at most the inspection
- * window of what is there. false when the memcap does not allow it. */
-static bool buf_reserve(struct stream_engine *se, struct tcp_half *h, uint32_t n)
+/* Keeps only the inspection window of what h->buf holds (called once per
+ * packet, before new bytes are appended), and gives back memory a large
+ * delivery took. */
+static void buf_trim(struct stream_engine *se, struct tcp_half *h)
 {
     uint32_t keep = se->cfg.inspect_window;
     if (h->buf_len > keep) {
         memmove(h->buf, h->buf + h->buf_len - keep, keep);
         h->buf_len = keep;
     }
+    uint32_t want = 2 * keep + 4096;
+    if (h->buf_cap > 2 * want) {
+        uint8_t *nb = realloc(h->buf, want);
+        if (nb != NULL) {
+            mem_add(se, (int64_t)want - h->buf_cap);
+            h->buf = nb;
+            h->buf_cap = want;
+        }
+    }
+}
+
+/* Makes room for n more bytes in h->buf; false when the memcap does not allow it. */
+static bool buf_reserve(struct stream_engine *se, struct tcp_half *h, uint32_t n)
+{
     if (h->buf_len + n <= h->buf_cap)
         return true;
     uint32_t cap = h->buf_cap ? h->buf_cap : 1024;
@@ -301,8 +317,10 @@ static void wait_insert(struct stream_engine *se, struct tcp_half *h, int policy
             /* a piece nobody holds: [at, min(ne, os)) */
             uint32_t end = ne < os ? ne : os;
             struct seg *ns2 = seg_new(se, h->next_seq + at, d + (at - ns), end - at);
-            if (ns2 == NULL)
+            if (ns2 == NULL) {
+                h->unbuffered = true; /* not kept: the packet is inspected on its own */
                 return;
+            }
             ns2->next = s;
             *pp = ns2;
             h->wait_bytes += ns2->len;
@@ -374,6 +392,7 @@ static void skip_gap(struct stream_engine *se, struct tcp_half *h, struct stream
     h->delivered += gap;
     h->buf_len = 0; /* nothing straddles a hole */
     h->gap_pending = false;
+    res->gap = true;
     count(se, STAT_TCP_REASSEMBLY_GAP, 1);
     raise_event(res, DEV_STREAM_REASSEMBLY_SEQ_GAP);
 }
@@ -444,9 +463,13 @@ static void reassemble(struct stream_engine *se, struct tcp_session *ssn, int di
         h->next_seq += n;
         h->delivered += n;
     }
+    uint64_t before = h->delivered;
     deliver(se, h);
-    /* A hole its receiver acknowledged past, or too much waiting behind it. */
-    while (h->wait != NULL && (h->gap_pending || h->wait_bytes > se->cfg.max_wait)) {
+    /* A hole its receiver acknowledged past, or too much waiting behind it.
+     * Not when this packet delivered bytes: they and the bytes after the
+     * hole cannot share one chunk, so the skip waits for the next packet. */
+    if (h->wait != NULL && h->delivered == before &&
+        (h->gap_pending || h->wait_bytes > se->cfg.max_wait)) {
         skip_gap(se, h, res);
         deliver(se, h);
     }
@@ -526,9 +549,11 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
         if (ssn->state == TCP_SYN_SENT)
             goto out; /* the SYN itself */
     } else if (ssn->state == TCP_CLOSED) {
-        /* After a reset or a complete close the receiver takes no more
-         * data: nothing is reassembled, and nothing inspected as payload. */
-        res->tracked = !ssn->h[dir].depth_done;
+        /* After a complete close the receiver takes no more data: nothing
+         * is reassembled or inspected as payload. After a reset, packets
+         * are inspected one by one: a reset the host refused must not
+         * blind the sensor to the rest of the session. */
+        res->tracked = !ssn->reset && !ssn->h[dir].depth_done;
         return;
     }
     struct tcp_half *h = &ssn->h[dir], *o = &ssn->h[!dir];
@@ -566,6 +591,7 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
         }
         if (fl & TCP_RST) {
             ssn->state = TCP_CLOSED;
+            ssn->reset = true;
             goto out;
         }
         if ((fl & TCP_ACK) && !h->syn) {
@@ -586,6 +612,7 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
     case TCP_SYN_RECV:
         if (fl & TCP_RST) {
             ssn->state = TCP_CLOSED;
+            ssn->reset = true;
             goto out;
         }
         if (fl & TCP_SYN) {
@@ -607,12 +634,15 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
 
     /* Established, or tearing down. */
     if (fl & TCP_RST) {
-        uint64_t win = o->win ? (uint64_t)o->win * 2 + 65536 : (1u << 30);
-        uint32_t d = p->tcp.seq - h->next_seq;
-        if (!h->base_set || (!SEQ_LT(p->tcp.seq, h->next_seq - 65536) && d <= win)) {
+        /* In the receiver's window (with the slack of a window update in
+         * flight), or at most 64 KB behind the next expected byte. */
+        int64_t win = o->win ? (int64_t)o->win * 2 + 65536 : (1 << 30);
+        int32_t d = (int32_t)(p->tcp.seq - h->next_seq);
+        if (!h->base_set || (d >= -65536 && d <= win)) {
             ssn->state = TCP_CLOSED;
+            ssn->reset = true;
         } else {
-            raise_event(res, DEV_STREAM_EST_INVALID_RST);
+            raise_event(res, DEV_STREAM_SUSPECTED_RST_INJECT);
         }
         goto out;
     }
@@ -629,6 +659,7 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
         h->base_set = true;
     }
     if (p->payload_len > 0) {
+        buf_trim(se, h);
         uint32_t before = h->buf_len;
         uint64_t delivered = h->delivered;
         reassemble(se, ssn, dir, p, res);
@@ -652,7 +683,7 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
 out:
     /* Before the handshake completes nothing is reassembled: a packet's
      * own payload is inspected. */
-    res->tracked = ssn->state >= TCP_ESTABLISHED;
+    res->tracked = ssn->state >= TCP_ESTABLISHED && !ssn->reset;
     if (ssn->h[dir].depth_done && res->len == 0)
         res->tracked = false;
     if (ssn->h[dir].unbuffered) {

@@ -71,6 +71,7 @@ struct stream_result {
     const uint8_t *chunk;
     uint32_t len, new_off;
     uint64_t chunk_off;      /* stream offset of chunk[0] */
+    bool gap;                /* bytes were lost in this direction (a hole skipped) */
     uint8_t nevents;
     uint16_t events[STREAM_MAX_EVENTS];
 };

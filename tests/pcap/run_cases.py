@@ -64,7 +64,13 @@ def scapy_python():
 
 
 def lookup(obj, path):
-    """Dotted path into nested dicts; a key that itself holds dots is tried whole first."""
+    """Dotted path into nested dicts; a key that itself holds dots is tried whole first.
+    A number picks an element of a list ("dns.queries.0.rrname")."""
+    if isinstance(obj, list):
+        head, _, rest = path.partition(".")
+        if not head.isdigit() or int(head) >= len(obj):
+            return MISSING
+        return obj[int(head)] if not rest else lookup(obj[int(head)], rest)
     if not isinstance(obj, dict):
         return MISSING
     if path in obj:

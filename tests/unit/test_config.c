@@ -666,6 +666,22 @@ static void test_settings_stream(void **state)
     assert_int_equal(s.stream.max_wait, 65536);
     settings_release(&s);
     settings_fail("stream:\n  memcap: 1kb\n", "caracal.yaml:2: stream.memcap: must be at least 1mb");
+    /* app layer */
+    assert_int_equal(settings_from("app-layer:\n  protocols:\n    http:\n      enabled: no\n"
+                                   "      request-body-limit: 1mb\n    dns:\n      enabled: no\n",
+                                   &s, NULL, err), 0);
+    assert_false(s.app.http);
+    assert_true(s.app.tls);
+    assert_false(s.app.dns);
+    assert_int_equal(s.app.http_cfg.request_body_limit, 1u << 20);
+    settings_release(&s);
+    settings_fail("app-layer:\n  protocols:\n    http:\n      response-body-limit: 1gb\n",
+                  "caracal.yaml:4: app-layer.protocols.http.response-body-limit: must be at most 64mb");
+    settings_fail("app-layer:\n  protocols:\n    tls:\n      enabled: maybe\n",
+                  "caracal.yaml:4: app-layer.protocols.tls.enabled");
+    settings_fail("outputs:\n  - eve-log:\n      types:\n        - http:\n"
+                  "            dump-all-headers: all\n",
+                  "caracal.yaml:5: outputs.eve-log.types.http.dump-all-headers: expected both");
     settings_fail("stream:\n  midstream: perhaps\n", "caracal.yaml:2: stream.midstream");
     settings_fail("stream:\n  reassembly:\n    inspect-window: 8\n",
                   "caracal.yaml:3: stream.reassembly.inspect-window: expected from 64 to 1mb");
@@ -695,8 +711,9 @@ static void test_settings_defaults_from_empty_config(void **state)
     assert_true(s.eve_enabled);
     assert_string_equal(s.eve_filename, "eve.json");
     assert_int_equal(s.eve_buffer, 64 * 1024);
-    assert_int_equal(s.eve_types,
-                     EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT);
+    assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS |
+                                      EVE_TYPE_ALERT | EVE_TYPE_HTTP | EVE_TYPE_TLS |
+                                      EVE_TYPE_DNS);
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     assert_false(s.fast_enabled);
     assert_true(s.stats_enabled);
@@ -919,7 +936,8 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                            "        - alert:\n"
                            "            payload: yes\n"
                            "        - flow\n"
-                           "        - http\n"
+                           "        - http:\n"
+                           "            dump-all-headers: both\n"
                            "        - dns\n"
                            "        - tls\n"
                            "        - drop\n"
@@ -928,7 +946,9 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                            &s, NULL, err);
     if (rc != 0)
         fail_msg("settings_load: %s", err);
-    assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_STATS |
+                                      EVE_TYPE_HTTP | EVE_TYPE_DNS | EVE_TYPE_TLS);
+    assert_true(s.app.http_cfg.log_headers);
     /* alert options: payload on, metadata and tagged-packets stay on by default */
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_PAYLOAD | EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     settings_release(&s);
@@ -936,7 +956,8 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                                    "            tagged-packets: no\n            metadata: no\n",
                                    &s, NULL, err), 0);
     assert_int_equal(s.eve_alert_opts, 0);
-    assert_int_equal(s.eve_anomaly_types, EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM);
+    assert_int_equal(s.eve_anomaly_types,
+                     EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER);
     settings_release(&s);
     /* anomaly: Suricata's layout, decode and stream switched separately */
     assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - anomaly:\n"
@@ -944,7 +965,7 @@ static void test_settings_eve_types_known_and_skipped(void **state)
                                    "              decode: no\n              stream: yes\n",
                                    &s, NULL, err), 0);
     assert_int_equal(s.eve_types, EVE_TYPE_ANOMALY);
-    assert_int_equal(s.eve_anomaly_types, EVE_ANOMALY_STREAM);
+    assert_int_equal(s.eve_anomaly_types, EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER);
     settings_release(&s);
     assert_int_equal(settings_from("outputs:\n  - eve-log:\n      types:\n        - anomaly:\n"
                                    "            enabled: no\n", &s, NULL, err), 0);
@@ -1064,9 +1085,15 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_true(s.eve_enabled);
     assert_string_equal(s.eve_filename, "eve.json");
     assert_int_equal(s.eve_buffer, 64 * 1024);
-    assert_int_equal(s.eve_types,
-                     EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS);
+    assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_ANOMALY |
+                                      EVE_TYPE_STATS | EVE_TYPE_HTTP | EVE_TYPE_TLS |
+                                      EVE_TYPE_DNS);
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
+    assert_int_equal(s.eve_anomaly_types,
+                     EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER);
+    assert_true(s.stream.enabled);
+    assert_int_equal(s.stream.depth, 1u << 20);
+    assert_true(s.app.http && s.app.tls && s.app.dns);
     assert_true(s.fast_enabled);
     assert_string_equal(s.fast_filename, "fast.log");
     assert_true(s.stats_enabled);
