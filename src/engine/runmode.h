@@ -21,7 +21,7 @@ struct run_report {
     enum capture_status status;
     double wall_seconds;
     uint64_t eve_events;
-    uint64_t eve_by_type[8];          /* flow, anomaly, stats, alert, ... */
+    uint64_t eve_by_type[8];          /* flow, anomaly, stats, alert, http, tls, dns, other */
 };
 
 /* Set by the signal handlers: stop reading, flush and exit cleanly. */

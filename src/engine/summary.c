@@ -78,6 +78,8 @@ void summary_print(FILE *out, const struct run_report *rep, const char *eve_path
     struct named_count events[] = {
         { "flow", rep->eve_by_type[0] }, { "anomaly", rep->eve_by_type[1] },
         { "stats", rep->eve_by_type[2] }, { "alert", rep->eve_by_type[3] },
+        { "http", rep->eve_by_type[4] }, { "tls", rep->eve_by_type[5] },
+        { "dns", rep->eve_by_type[6] }, { "other", rep->eve_by_type[7] },
     };
     print_list(out, "events:", events, sizeof events / sizeof *events);
     struct named_count anomalies[DECODE_EVENT_COUNT];

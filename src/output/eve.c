@@ -147,6 +147,9 @@ void eve_write(struct eve_writer *w, const json_t *ev)
             else if (strcmp(type, "anomaly") == 0) idx = 1;
             else if (strcmp(type, "stats") == 0) idx = 2;
             else if (strcmp(type, "alert") == 0) idx = 3;
+            else if (strcmp(type, "http") == 0) idx = 4;
+            else if (strcmp(type, "tls") == 0) idx = 5;
+            else if (strcmp(type, "dns") == 0) idx = 6;
         }
         __atomic_add_fetch(&w->sink->by_type[idx], 1, __ATOMIC_RELAXED);
     }
