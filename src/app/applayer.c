@@ -411,6 +411,33 @@ static void dns_message(void *ctx, const uint8_t *msg, uint32_t len)
 
 /* ---- Feeding --------------------------------------------------------------------- */
 
+/* Holds up to PROBE_LIMIT bytes of dir while the protocol is undecided;
+ * returns how many of d were taken. */
+static uint32_t hold(struct app_flow *af, int dir, const uint8_t *d, uint32_t n)
+{
+    uint32_t room = PROBE_LIMIT - af->npending[dir];
+    uint32_t take = n < room ? n : room;
+    if (take == 0)
+        return 0;
+    uint8_t *nb = realloc(af->pending[dir], af->npending[dir] + take);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + af->npending[dir], d, take);
+    af->pending[dir] = nb;
+    af->npending[dir] += take;
+    return take;
+}
+
+/* The bytes held while probing, no longer needed. */
+static void release_pending(struct app_flow *af)
+{
+    for (int k = 0; k < 2; k++) {
+        free(af->pending[k]);
+        af->pending[k] = NULL;
+        af->npending[k] = 0;
+    }
+}
+
 static void result_init(struct app_result *res)
 {
     res->n = 0;
@@ -481,18 +508,11 @@ void app_tcp_data(struct app_engine *ae, struct flow *f, int dir, const uint8_t 
             flow_event(af, res, APP_EV_WRONG_DIRECTION_FIRST_DATA);
     }
     /* While undecided, a direction's bytes are held: the probes look at
-     * them from the first byte, and the parser gets them all. */
+     * them from the first byte, and the parser gets them all. Bytes that
+     * decide at once are never copied. */
     uint32_t taken = 0;
-    if (af->proto == APP_NONE) {
-        uint32_t room = PROBE_LIMIT - af->npending[dir];
-        taken = n < room ? n : room;
-        if (af->pending[dir] == NULL && (af->pending[dir] = malloc(PROBE_LIMIT)) == NULL)
-            taken = 0;
-        if (taken) {
-            memcpy(af->pending[dir] + af->npending[dir], d, taken);
-            af->npending[dir] += taken;
-        }
-    }
+    if (af->proto == APP_NONE && af->npending[dir] > 0)
+        taken = hold(af, dir, d, n);
     if (af->seen_proto[dir] == APP_NONE && af->probed[dir] < PROBE_LIMIT) {
         const uint8_t *pd = af->npending[dir] ? af->pending[dir] : d;
         uint32_t pn = af->npending[dir] ? af->npending[dir] : n;
@@ -516,12 +536,16 @@ void app_tcp_data(struct app_engine *ae, struct flow *f, int dir, const uint8_t 
                 af->proto = APP_OTHER;
                 f->app_proto = APP_OTHER;
                 count_flow(ae, APP_OTHER, true);
+                release_pending(af);
                 return;
             }
         }
     }
-    if (af->proto == APP_NONE)
-        return; /* the other side may still tell */
+    if (af->proto == APP_NONE) {
+        if (af->npending[dir] == 0)
+            hold(af, dir, d, n); /* the other side may still tell */
+        return;
+    }
     /* Decided: what was held goes to the parser first, in each direction. */
     for (int k = 0; k < 2; k++) {
         if (af->npending[k] == 0)

@@ -86,6 +86,8 @@ static bool header_match(const struct sig *s, const struct packet *p, const stru
     if (s->ip_proto && s->ip_proto != p->proto &&
         !((s->flags & SIG_ICMP_ANY_VER) && (p->proto == 1 || p->proto == 58)))
         return false;
+    if ((s->flags & SIG_APP_PROTO) && (f == NULL || f->app_proto != s->app_proto))
+        return false;
     if (s->flags & (SIG_FLOW_TOSERVER | SIG_FLOW_TOCLIENT | SIG_FLOW_ESTABLISHED)) {
         if (f == NULL)
             return false;

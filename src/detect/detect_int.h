@@ -113,6 +113,7 @@ enum sig_action { ACTION_ALERT, ACTION_DROP, ACTION_REJECT, ACTION_PASS };
 
 #define SIG_NOALERT 0x0001u
 #define SIG_APP 0x0008u           /* inspected on app-layer transactions (detect_tx) */
+#define SIG_APP_PROTO 0x10000u    /* packet rule of an app protocol: only its flows */
 #define SIG_BIDIR 0x0002u         /* <> */
 #define SIG_TCP_PKT 0x0004u       /* protocol tcp-pkt: packets only, not the stream */
 #define SIG_FLOW_TOSERVER 0x0010u

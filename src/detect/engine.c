@@ -55,6 +55,11 @@ static const struct content *choose_fast_pattern(const struct sig *s)
 
 static void fp_bytes(const struct content *c, const uint8_t **pat, size_t *len)
 {
+    if ((c->flags & CONTENT_DOTPREFIX) && c->len > 1 && c->pat[0] == '.') {
+        *pat = c->pat + 1; /* see app_fp_usable() */
+        *len = c->len - 1;
+        return;
+    }
     if ((c->flags & CONTENT_FP_CHOP) && c->fp_chop_off + c->fp_chop_len <= c->len &&
         c->fp_chop_len > 0) {
         *pat = c->pat + c->fp_chop_off;
@@ -65,13 +70,19 @@ static void fp_bytes(const struct content *c, const uint8_t **pat, size_t *len)
     }
 }
 
-/* Buffers the packet path can fill today; other buffers come with the app layer. */
+/* A rule the packet path matches: no app-layer buffer and no keyword that
+ * needs a transaction. A rule on an app protocol (alert http ...) with
+ * contents on the payload alone is one too: it matches the packets and
+ * stream of the flows identified as that protocol (SIG_APP_PROTO). */
 static bool sig_is_packet_only(const struct sig *s)
 {
-    if (s->app_proto != APP_NONE)
-        return false;
     for (int b = 0; b < BUF_COUNT; b++)
         if (s->lists[b] && b != BUF_PAYLOAD && b != BUF_BASE64_DATA)
+            return false;
+    for (const struct sm *m = s->pkt; m; m = m->next)
+        if (m->type == SM_TLS_VERSION || m->type == SM_SSL_VERSION || m->type == SM_SSL_STATE ||
+            m->type == SM_DNS_OPCODE || m->type == SM_DNS_RCODE || m->type == SM_DNS_RRTYPE ||
+            (m->type == SM_APP_LAYER_EVENT && s->app_proto != APP_NONE))
             return false;
     return true;
 }
@@ -780,6 +791,18 @@ static unsigned app_sig_dirs(const struct sig *s, int proto)
     return events ? 1u << FLOW_TOCLIENT : 1u << FLOW_TOSERVER;
 }
 
+/* A content of a dotprefix list is matched against "." + the buffer: as a
+ * fast pattern it is used without its leading dot, which the raw buffer
+ * holds wherever the prefixed one holds the whole content. */
+static bool app_fp_usable(const struct content *c)
+{
+    if (c->flags & CONTENT_NEGATED)
+        return false;
+    if (c->flags & CONTENT_DOTPREFIX)
+        return c->len > 1 && c->pat[0] == '.' && !(c->flags & CONTENT_FP_CHOP);
+    return true;
+}
+
 /* The explicit fast_pattern of an app buffer, else its longest positive content. */
 static const struct content *choose_app_fp(const struct sig *s, int *fp_buf)
 {
@@ -792,12 +815,12 @@ static const struct content *choose_app_fp(const struct sig *s, int *fp_buf)
                 continue;
             const struct content *c = m->ctx;
             if (c->flags & CONTENT_FAST_PATTERN) {
-                if (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX))
+                if (!app_fp_usable(c))
                     return NULL;
                 *fp_buf = b;
                 return c;
             }
-            if (c->flags & (CONTENT_NEGATED | CONTENT_DOTPREFIX))
+            if (!app_fp_usable(c))
                 continue;
             if (best == NULL || c->len > best->len) {
                 best = c;
@@ -879,6 +902,8 @@ static int build_groups(struct detect_engine *de, const char *cache_dir,
             }
             continue;
         }
+        if (s->app_proto != APP_NONE)
+            s->flags |= SIG_APP_PROTO;
         s->fp = choose_fast_pattern(s);
         s->fp_buf = s->fp ? BUF_PAYLOAD : -1;
         if (s->fp && (s->flags & (SIG_TCP_PKT | SIG_FLOW_NO_STREAM)))
