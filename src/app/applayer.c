@@ -223,17 +223,40 @@ static void merge_events(struct app_events *dst, const struct app_events *src)
 
 /* ---- Protocol detection ---------------------------------------------------------- */
 
+/* A DNS header with a valid opcode and small counts: on port 53 that is
+ * enough, so that a message the parser finds malformed still reaches it. */
+static bool dns_header_plausible(const uint8_t *d, uint32_t n, bool tcp)
+{
+    if (tcp) {
+        if (n < 14)
+            return false;
+        d += 2;
+        n -= 2;
+    }
+    if (n < 12)
+        return false;
+    unsigned opcode = (d[2] >> 3) & 0x0f;
+    unsigned qd = (unsigned)d[4] << 8 | d[5], an = (unsigned)d[6] << 8 | d[7];
+    unsigned ns = (unsigned)d[8] << 8 | d[9], ar = (unsigned)d[10] << 8 | d[11];
+    return (opcode <= 2 || opcode == 4 || opcode == 5) && qd >= 1 && qd <= 16 && an <= 512 &&
+           ns <= 512 && ar <= 512;
+}
+
 /* What the first bytes of a direction look like. */
 static int probe(const struct app_engine *ae, const uint8_t *d, uint32_t n, int dir, bool tcp,
                  uint16_t sp, uint16_t dp)
 {
     bool dns_port = sp == 53 || dp == 53;
-    if (ae->cfg.dns && dns_port && dns_probe(d, n, tcp))
+    /* On port 53 a full DNS header is enough: a message the parser then
+     * finds malformed must still reach it (and raise its event). */
+    if (ae->cfg.dns && dns_port && (dns_probe(d, n, tcp) || dns_header_plausible(d, n, tcp)))
         return APP_DNS;
     if (ae->cfg.http && (dir == APP_TOSERVER ? http_probe_request(d, n)
                                              : http_probe_response(d, n)))
         return APP_HTTP;
-    if (ae->cfg.tls && tls_probe(d, n))
+    /* A handshake record header (type 22, version 3.x), whatever length it
+     * announces: an oversized record is the parser's event to raise. */
+    if (ae->cfg.tls && (tls_probe(d, n) || (n >= 5 && d[0] == 0x16 && d[1] == 3 && d[2] <= 4)))
         return APP_TLS;
     if (ae->cfg.dns && !dns_port && tcp && dns_probe(d, n, tcp))
         return APP_DNS;

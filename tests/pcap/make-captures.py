@@ -809,12 +809,13 @@ def cap_tcp_evasion(out):
 
 # ---------------------------------------------------------------- demo
 
-def tls_client_hello(sni):
-    """A TLS 1.2-framed ClientHello with SNI, groups, ALPN and supported_versions."""
+def tls_client_hello(sni, sni_type=0):
+    """A TLS 1.2-framed ClientHello with SNI, groups, ALPN and supported_versions.
+    sni_type: the server_name entry's name type (0 host_name, the only one defined)."""
     def ext(t, body):
         return struct.pack("!HH", t, len(body)) + body
     name = sni.encode()
-    exts = ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)
+    exts = ext(0, struct.pack("!HBH", len(name) + 3, sni_type, len(name)) + name)
     exts += ext(10, struct.pack("!H", 6) + struct.pack("!HHH", 0x001D, 0x0017, 0x0018))
     exts += ext(11, b"\x01\x00")
     exts += ext(13, struct.pack("!H", 8) + struct.pack("!HHHH", 0x0403, 0x0804, 0x0401, 0x0201))
@@ -894,6 +895,166 @@ def make_demo(path):
     write_pcap(path, LINK_ETHER, f)
 
 
+# ---------------------------------------------------------------- app layer
+
+def dns_header(qid, flags, qd=0, an=0, ns=0, ar=0):
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar)
+
+
+def dns_name(labels):
+    """Wire form of a name from its labels (bytes), no compression."""
+    return b"".join(bytes([len(l)]) + l for l in labels) + b"\0"
+
+
+def dns_question(labels, qtype=1):
+    return dns_name(labels) + struct.pack("!HH", qtype, 1)
+
+
+def udp_dns(clk, sport, messages, srv="198.19.0.53"):
+    """One UDP flow 198.18.0.1:sport <-> srv:53; messages: ("c"|"s", DNS bytes)."""
+    frames = []
+    for who, msg in messages:
+        if who == "c":
+            pkt = eth(ip4(C4, srv) / UDP(sport=sport, dport=53) / Raw(msg))
+        else:
+            pkt = eth(ip4(srv, C4) / UDP(sport=53, dport=sport) / Raw(msg), MAC_S, MAC_C)
+        frames.append((clk.tick(), pkt))
+    return frames
+
+
+def tls_record(ctype, body, version=0x0303):
+    return struct.pack("!BHH", ctype, version, len(body)) + body
+
+
+def tls_handshake(htype, body):
+    return bytes([htype]) + struct.pack("!I", len(body))[1:] + body
+
+
+def tls12_server_hello():
+    """A TLS 1.2 ServerHello (no supported_versions): ECDHE-RSA-AES128-GCM-SHA256 with
+    renegotiation_info."""
+    exts = struct.pack("!HHB", 0xFF01, 1, 0)
+    body = b"\x03\x03" + bytes(range(0xA0, 0xC0)) + b"\x00" + b"\xc0\x2f\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    return tls_handshake(2, body)
+
+
+def cap_app_http_xff(out):
+    """app-http-xff.pcap: 198.18.0.1:43301 -> 198.19.0.1:80, one GET through a proxy chain
+    (X-Forwarded-For: 203.0.113.7, 198.51.100.23), answered 200 with 2 bytes of text/plain."""
+    req = (b"GET /via-proxy HTTP/1.1\r\nHost: xff.example.test\r\nUser-Agent: caracal-test\r\n"
+           b"X-Forwarded-For: 203.0.113.7, 198.51.100.23\r\nAccept: */*\r\n\r\n")
+    write_pcap(out("app-http-xff.pcap"), LINK_ETHER,
+               tcp_session(Clock(), ip4, C4, S4, 43301, 80, req, HTTP_RESP))
+
+
+def cap_app_hostile(out):
+    """App-layer parsers fed hostile input: one flow per capture, from 198.18.0.1.
+
+    The protocol probes only take up a flow whose first message is sound, so where the
+    hostile part would fail the probe it comes after a sound exchange in the same flow.
+
+    DNS over UDP (server 198.19.0.53:53), client ports 43001..43004:
+      app-hostile-dns-loop.pcap       1 query loop.example.test A (id 0x4c01), 2 a response
+                                      whose answer name is the label "loop" followed by a
+                                      pointer back to that label (a compression loop)
+      app-hostile-dns-name-long.pcap  1-2 query and answer ok.example.test A (id 0x4c02),
+                                      3 a query (id 0x4c12) for a name of 100 two-byte labels
+                                      "l0".."l9" ten times (dotted 299 bytes, over 255;
+                                      under 127 labels)
+      app-hostile-dns-labels.pcap     1-2 as above (id 0x4c03), 3 a query (id 0x4c13) for a
+                                      name of 150 one-byte labels "a" (over 127 labels)
+      app-hostile-dns-truncated.pcap  1 query trunc.example.test A (id 0x4c04), 2 a response
+                                      whose header counts 1 question and 4 answers but that
+                                      ends after the question
+    TLS over TCP to 198.19.0.1:443, client ports 43101..43103 (tcp_dialog: data from packet 4):
+      app-hostile-tls-reclen.pcap     4 a ClientHello, 5 a handshake record header announcing
+                                      0x4801 bytes (18433, one over 2^14 + 2048) holding a
+                                      ServerHello
+      app-hostile-tls-sni-type.pcap   4 a ClientHello whose server_name entry has name type 1
+      app-hostile-tls-cert.pcap       4 a ClientHello, 5 a TLS 1.2 ServerHello and a
+                                      Certificate message whose one certificate, 20 bytes
+                                      in the chain, is a DER SEQUENCE announcing 4096 bytes
+    HTTP over TCP to 198.19.0.1:80, client ports 43201..43203:
+      app-hostile-http-longhdr.pcap   4-18 a GET with a 20480-byte X-Long header line in
+                                      1400-byte segments, 19 answered 400
+      app-hostile-http-chunk.pcap     4 a chunked POST whose first chunk-size line is "zz",
+                                      5 answered 400
+      app-hostile-http-nohost.pcap    4 GET / HTTP/1.1 without a Host header, 5 answered 400
+    """
+    # DNS: a compression loop. The answer's name starts right after the question.
+    q = dns_question([b"loop", b"example", b"test"])
+    query = dns_header(0x4C01, 0x0100, qd=1) + q
+    at = 12 + len(q)
+    loop_name = b"\x04loop" + struct.pack("!H", 0xC000 | at)
+    answer = loop_name + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([198, 19, 0, 80])
+    resp = dns_header(0x4C01, 0x8180, qd=1, an=1) + q + answer
+    write_pcap(out("app-hostile-dns-loop.pcap"), LINK_ETHER,
+               udp_dns(Clock(), 43001, [("c", query), ("s", resp)]))
+
+    # DNS: after a sound exchange, a 299-byte name of 100 two-byte labels; and one of
+    # 150 one-byte labels.
+    def sound(qid):
+        q = dns_question([b"ok", b"example", b"test"])
+        rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([198, 19, 0, 80])
+        return [("c", dns_header(qid, 0x0100, qd=1) + q),
+                ("s", dns_header(qid, 0x8180, qd=1, an=1) + q + rr)]
+    labels = [b"l" + (b"%d" % i)[-1:] for i in range(100)]
+    query = dns_header(0x4C12, 0x0100, qd=1) + dns_question(labels)
+    write_pcap(out("app-hostile-dns-name-long.pcap"), LINK_ETHER,
+               udp_dns(Clock(), 43002, sound(0x4C02) + [("c", query)]))
+    query = dns_header(0x4C13, 0x0100, qd=1) + dns_question([b"a"] * 150)
+    write_pcap(out("app-hostile-dns-labels.pcap"), LINK_ETHER,
+               udp_dns(Clock(), 43003, sound(0x4C03) + [("c", query)]))
+
+    # DNS: a response cut short of the records its header counts.
+    q = dns_question([b"trunc", b"example", b"test"])
+    query = dns_header(0x4C04, 0x0100, qd=1) + q
+    resp = dns_header(0x4C04, 0x8180, qd=1, an=4) + q
+    write_pcap(out("app-hostile-dns-truncated.pcap"), LINK_ETHER,
+               udp_dns(Clock(), 43004, [("c", query), ("s", resp)]))
+
+    # TLS: the server's first record header over the TLSCiphertext bound.
+    rec = struct.pack("!BHH", 22, 0x0303, 0x4801) + tls12_server_hello()
+    write_pcap(out("app-hostile-tls-reclen.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43101, 443,
+                          [("c", tls_client_hello("rec.example.test")), ("s", rec)]))
+
+    # TLS: server_name type 1 (only host_name, 0, is defined).
+    write_pcap(out("app-hostile-tls-sni-type.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43102, 443,
+                          [("c", tls_client_hello("sni.example.test", sni_type=1))]))
+
+    # TLS: a certificate whose DER length runs past its 20 bytes.
+    der = b"\x30\x82\x10\x00" + b"\x30\x82\x0f\xfc" + bytes(range(12))
+    chain = struct.pack("!I", len(der))[1:] + der
+    cert = tls_handshake(11, struct.pack("!I", len(chain))[1:] + chain)
+    flight = tls_record(22, tls12_server_hello() + cert)
+    write_pcap(out("app-hostile-tls-cert.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43103, 443,
+                          [("c", tls_client_hello("cert.example.test")), ("s", flight)]))
+
+    # HTTP: a 20 KB header line, sent in 1400-byte segments.
+    req = (b"GET /long HTTP/1.1\r\nHost: long.example.test\r\nX-Long: " + b"a" * 20480 +
+           b"\r\nAccept: */*\r\n\r\n")
+    resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    turns = [("c", req[i:i + 1400]) for i in range(0, len(req), 1400)] + [("s", resp)]
+    write_pcap(out("app-hostile-http-longhdr.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43201, 80, turns))
+
+    # HTTP: a chunked request body whose chunk-size line is not hex.
+    req = (b"POST /upload HTTP/1.1\r\nHost: chunk.example.test\r\n"
+           b"Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+           b"zz\r\nhello\r\n0\r\n\r\n")
+    write_pcap(out("app-hostile-http-chunk.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43202, 80, [("c", req), ("s", resp)]))
+
+    # HTTP: HTTP/1.1 without Host.
+    req = b"GET / HTTP/1.1\r\nUser-Agent: caracal-test\r\nAccept: */*\r\n\r\n"
+    write_pcap(out("app-hostile-http-nohost.pcap"), LINK_ETHER,
+               tcp_dialog(Clock(), ip4, C4, S4, 43203, 80, [("c", req), ("s", resp)]))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--demo":
         make_demo(argv[2])
@@ -907,7 +1068,8 @@ def main(argv):
     for fn in (cap_eth_tcp, cap_eth_udp, cap_eth_icmp, cap_ipv6, cap_ipv6_exthdrs, cap_vlan,
                cap_tunnels, cap_linktypes, cap_ipv4_malformed, cap_l4_malformed, cap_checksums,
                cap_bad_files, cap_detect_http, cap_detect_udp_bin, cap_detect_icmp,
-               cap_detect_dialog, cap_detect_repeat, cap_frag_evasion, cap_tcp_evasion):
+               cap_detect_dialog, cap_detect_repeat, cap_frag_evasion, cap_tcp_evasion,
+               cap_app_http_xff, cap_app_hostile):
         fn(out)
     return 0
 
