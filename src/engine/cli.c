@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { OPT_SET = 1000, OPT_RUNMODE, OPT_BUILD_INFO, OPT_CAPTURE_ONLY, OPT_LIST_KEYWORDS,
@@ -22,10 +23,12 @@ static const struct option long_opts[] = {
 void cli_usage(FILE *out)
 {
     fputs("usage: caracal -r FILE|DIR [options]     replay captures\n"
+          "       caracal -q N [options]             inline IPS on NFQUEUE queue N\n"
           "       caracal -T [-c FILE]               check the configuration and exit\n"
           "       caracal -V | -h | --build-info\n"
           "\n"
           "  -r FILE|DIR          read a pcap/pcapng file, or every file of a directory in name order\n"
+          "  -q N                 inline: take packets from NFQUEUE queue N and give each a verdict\n"
           "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
           "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
           "  -k none|all          checksum validation (default all)\n"
@@ -56,6 +59,7 @@ static int push(const char **list, unsigned *n, const char *v, const char *flag,
 int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
+    o->nfq_queue = -1;
     opterr = 0;
     optind = 1;
     int c;
@@ -99,11 +103,25 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             break;
         case OPT_BUILD_INFO: o->build_info = true; break;
         case OPT_CAPTURE_ONLY: o->capture_only = true; break;
+        case 'q': {
+            char *end;
+            long q = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || q < 0 || q > 65535) {
+                snprintf(err, errlen, "-q: expected a queue number from 0 to 65535, got '%s'",
+                         optarg);
+                return -1;
+            }
+            if (o->nfq_queue >= 0) {
+                snprintf(err, errlen, "-q: one queue per sensor in this version");
+                return -1;
+            }
+            o->nfq_queue = (int)q;
+            break;
+        }
         case 'i':
-        case 'q':
         case OPT_AF_PACKET:
-            snprintf(err, errlen, "%s: live and inline capture are not available in this version",
-                     c == 'i' ? "-i" : c == 'q' ? "-q" : "--af-packet");
+            snprintf(err, errlen, "%s: live capture is not available in this version",
+                     c == 'i' ? "-i" : "--af-packet");
             return -1;
         case OPT_LIST_KEYWORDS:
             o->list_keywords = true;

@@ -10,6 +10,7 @@
 
 struct options {
     const char *read_path;        /* -r */
+    int nfq_queue;                /* -q N, -1 when not given */
     const char *config_file;      /* -c */
     const char *log_dir;          /* -l */
     const char *checksum;         /* -k none|all */

@@ -19,6 +19,7 @@
 #include "build-config.h"
 #include "engine/cli.h"
 #include "engine/config.h"
+#include "capture/nfq.h"
 #include "engine/runmode.h"
 #include "engine/settings.h"
 #include "detect/detect.h"
@@ -45,6 +46,7 @@ static void print_build_info(void)
     printf("  libhtp:    %s\n", htp_get_version());
     printf("  zlib:      %s\n", zlibVersion());
     printf("  pcre2:     %s\n", pcre);
+    printf("  nfqueue:   %s\n", capture_nfq_available() ? "yes" : "no");
 #ifdef HAVE_HIREDIS
     printf("  hiredis:   yes\n");
 #else
@@ -196,8 +198,12 @@ int main(int argc, char **argv)
         detect_list_keywords(stdout);
         return EXIT_SUCCESS;
     }
-    if (!o.test_mode && o.read_path == NULL) {
-        fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, or -T (see caracal -h)\n");
+    if (!o.test_mode && o.read_path == NULL && o.nfq_queue < 0) {
+        fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, -q QUEUE, or -T (see caracal -h)\n");
+        return EXIT_FAILURE;
+    }
+    if (o.read_path != NULL && o.nfq_queue >= 0) {
+        fprintf(stderr, "caracal: -r and -q exclude each other\n");
         return EXIT_FAILURE;
     }
 
@@ -284,7 +290,13 @@ int main(int argc, char **argv)
         .capture_only = o.capture_only,
     };
     struct run_report run;
-    int rc = runmode_run_pcap(&s, &ro, &run);
+    int rc;
+    if (o.nfq_queue >= 0) {
+        s.nfq.queue = (uint16_t)o.nfq_queue;
+        rc = runmode_run_nfq(&s, &ro, &run);
+    } else {
+        rc = runmode_run_pcap(&s, &ro, &run);
+    }
     if (rc == 0)
         summary_print(stdout, &run, ro.eve_path, ro.fast_path);
     detect_engine_free(de);

@@ -1,5 +1,7 @@
 #include "engine/runmode.h"
 
+#include "capture/nfq.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,7 @@ struct run {
     pthread_cond_t mgmt_cond;
     bool mgmt_quit;
     bool progress_line;
+    int verdict;                  /* inline: the verdict of the packet being handled */
 };
 
 static double elapsed(const struct timespec *since)
@@ -172,6 +175,10 @@ static bool time_went_back(struct run *r, const struct capture_pkt *cp)
 static void deliver_single(struct run *r, const struct packet *p)
 {
     worker_process(r->single, p);
+    /* Inline: a fragment and the datagram it completes share one verdict,
+     * the strictest. */
+    if (r->single->verdict > r->verdict)
+        r->verdict = r->single->verdict;
 }
 
 static void restart_single(struct run *r)
@@ -417,6 +424,101 @@ out:
         }
         free(r->wt);
     }
+    if (r->single) {
+        worker_destroy(r->single);
+        free(r->single);
+    }
+    defrag_free(r->defrag);
+    eve_sink_close(r->sink);
+    fastlog_close(r->out.fast);
+    pthread_mutex_destroy(&r->mgmt_lock);
+    pthread_cond_destroy(&r->mgmt_cond);
+    free(r);
+    return rc;
+}
+
+/* ---- Inline on NFQUEUE ------------------------------------------------------------ */
+
+static int nfq_packet(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    r->verdict = VERDICT_ACCEPT;
+    __atomic_add_fetch(&r->prog.pkts, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&r->prog.bytes, cp->caplen, __ATOMIC_RELAXED);
+    reader_packet(r, cp);
+    return r->verdict;
+}
+
+int runmode_run_nfq(const struct settings *s, const struct run_options *o,
+                    struct run_report *rep)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return -1;
+    memset(rep, 0, sizeof *rep);
+    r->s = s;
+    r->dc.cfg = s->decode;
+    r->last_tick_sec = -1;
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    pthread_mutex_init(&r->mgmt_lock, NULL);
+    pthread_cond_init(&r->mgmt_cond, NULL);
+    r->progress_line = false;
+    int rc = -1;
+    char err[512];
+    if (o->eve_path != NULL && s->eve_enabled) {
+        r->sink = eve_sink_open(o->eve_path, err, sizeof err);
+        if (r->sink == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+    if (o->fast_path != NULL) {
+        r->out.fast = fastlog_open(o->fast_path, err, sizeof err);
+        if (r->out.fast == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+    r->out.eve = r->sink;
+    r->out.de = o->de;
+    r->single = calloc(1, sizeof *r->single);
+    if (r->single == NULL || worker_init(r->single, 0, 1, s, &r->out) < 0)
+        goto out;
+    worker_set_inline(r->single);
+    r->dc.stats = &r->single->stats;
+    r->deliver = deliver_single;
+    r->restart = restart_single;
+    if ((r->defrag = defrag_new(&s->defrag, r->dc.stats)) == NULL) {
+        log_error("cannot set up IP defragmentation");
+        goto out;
+    }
+    pthread_create(&r->mgmt, NULL, mgmt_main, r);
+    struct nfq_counters nc;
+    int qrc = capture_nfq_run(&s->nfq, nfq_packet, r, &runmode_stop, &nc);
+    worker_finish(r->single, &r->last_ts);
+    pthread_mutex_lock(&r->mgmt_lock);
+    r->mgmt_quit = true;
+    pthread_cond_signal(&r->mgmt_cond);
+    pthread_mutex_unlock(&r->mgmt_lock);
+    pthread_join(r->mgmt, NULL);
+    if (nc.verdict_errors || nc.recv_overruns)
+        log_warn("nfqueue: %llu verdicts refused by the kernel, %llu receive overruns",
+                 (unsigned long long)nc.verdict_errors, (unsigned long long)nc.recv_overruns);
+    merge_stats(r, &rep->total);
+    if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
+        struct eve_writer ew;
+        eve_writer_init(&ew, r->sink, 64 * 1024);
+        write_stats_event(r, &ew);
+        eve_writer_destroy(&ew);
+    }
+    rep->prog = r->prog;
+    rep->wall_seconds = elapsed(&r->started);
+    if (r->sink) {
+        rep->eve_events = r->sink->events;
+        memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
+    }
+    rc = qrc;
+out:
     if (r->single) {
         worker_destroy(r->single);
         free(r->single);

@@ -40,5 +40,9 @@ struct run_options {
 /* Processes a file or directory. */
 int runmode_run_pcap(const struct settings *s, const struct run_options *o,
                      struct run_report *rep);
+/* Inline: packets from NFQUEUE (s->nfq) with a verdict each, one worker on
+ * the calling thread, until runmode_stop. */
+int runmode_run_nfq(const struct settings *s, const struct run_options *o,
+                    struct run_report *rep);
 
 #endif

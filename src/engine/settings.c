@@ -145,6 +145,20 @@ static int load_app_layer(struct settings *s, const struct conf *c, char *err, s
     return 0;
 }
 
+/* nfq: { fail-open, queue-maxlen, snaplen } */
+static int load_nfq(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+    struct nfq_config *q = &s->nfq;
+    memset(q, 0, sizeof *q);
+    long v;
+    CHECK(conf_get_bool(c, "nfq.fail-open", false, &q->fail_open, err, errlen));
+    CHECK(conf_get_int(c, "nfq.queue-maxlen", NFQ_DEFAULT_MAXLEN, 1, 1 << 20, &v, err, errlen));
+    q->maxlen = (uint32_t)v;
+    CHECK(conf_get_int(c, "nfq.snaplen", NFQ_DEFAULT_SNAPLEN, 64, 65535, &v, err, errlen));
+    q->snaplen = (uint32_t)v;
+    return 0;
+}
+
 /* types: - anomaly: { enabled: yes, types: { decode: yes, stream: yes } } */
 static int load_anomaly_options(struct settings *s, const struct conf_node *an, char *err,
                                 size_t errlen)
@@ -212,7 +226,7 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
     s->eve_filename = "eve.json";
     s->eve_buffer = 64 * 1024;
     s->eve_types = EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS | EVE_TYPE_ALERT |
-                   EVE_TYPE_HTTP | EVE_TYPE_TLS | EVE_TYPE_DNS;
+                   EVE_TYPE_HTTP | EVE_TYPE_TLS | EVE_TYPE_DNS | EVE_TYPE_DROP;
     s->eve_alert_opts = EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS;
     s->eve_anomaly_types = EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER;
     const struct conf_node *eve = find_output(c, "eve-log");
@@ -274,7 +288,7 @@ static int load_eve(struct settings *s, const struct conf *c, char *err, size_t 
             else if (strcmp(name, "dns") == 0)
                 s->eve_types |= EVE_TYPE_DNS;
             else if (strcmp(name, "drop") == 0)
-                continue; /* produced by the inline IPS stage, not built yet */
+                s->eve_types |= EVE_TYPE_DROP;
             else {
                 conf_node_where(t, where, sizeof where);
                 snprintf(err, errlen, "%s: outputs.eve-log.types: unknown event type '%s'",
@@ -446,6 +460,7 @@ int settings_load(struct settings *s, const struct conf *c, char *err, size_t er
     CHECK(load_stream(s, c, err, errlen));
     app_config_init(&s->app);
     CHECK(load_app_layer(s, c, err, errlen));
+    CHECK(load_nfq(s, c, err, errlen));
     CHECK(load_eve(s, c, err, errlen));
     CHECK(load_fast(s, c, err, errlen));
     CHECK(conf_get_bool(c, "stats.enabled", true, &s->stats_enabled, err, errlen));

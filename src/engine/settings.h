@@ -11,6 +11,7 @@
 #include "flow/flow.h"
 #include "stream/stream.h"
 #include "app/applayer.h"
+#include "capture/nfq.h"
 
 enum runmode { RUNMODE_SINGLE, RUNMODE_WORKERS };
 
@@ -22,7 +23,8 @@ struct settings {
     struct flow_config flow;  /* memcap is the total over all workers */
     struct defrag_config defrag; /* with host-os-policy per destination */
     struct stream_config stream; /* memcap is the total over all workers; policies: &defrag */
-    struct app_config app;       /* app-layer parsers; http_cfg.log_headers from EVE http */
+    struct app_config app;
+    struct nfq_config nfq;       /* inline mode: nfq.* (the queue number comes from -q) */       /* app-layer parsers; http_cfg.log_headers from EVE http */
     bool eve_enabled;
     const char *eve_filename; /* relative to the log dir unless absolute */
     size_t eve_buffer;

@@ -1,7 +1,15 @@
 #include "engine/worker.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include "capture/nfq.h"
+
+#include "util/log.h"
 #include "util/timefmt.h"
 
 static void write_app_events(struct worker *w, struct flow *f, const struct timeval *ts,
@@ -31,6 +39,7 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
 {
     memset(w, 0, sizeof *w);
     w->id = id;
+    w->raw4 = -1;
     struct flow_config fc = s->flow;
     fc.memcap = s->flow.memcap / (nworkers ? nworkers : 1);
     fc.hash_size = s->flow.hash_size / (nworkers ? nworkers : 1);
@@ -83,8 +92,15 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
         stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res->suppressed);
     if (res->overflow)
         stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res->overflow);
-    if (res->drop)
+    if (res->drop) {
         stats_inc(&w->stats, res->reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
+        if (w->inline_mode) {
+            if (res->reject || w->verdict != VERDICT_REJECT)
+                w->verdict = res->reject ? VERDICT_REJECT : VERDICT_DROP;
+            if (f)
+                f->dropped = true;
+        }
+    }
     if (res->tagged) {
         stats_inc(&w->stats, STAT_DETECT_TAGGED);
         if ((w->eve_types & EVE_TYPE_ALERT) && (w->alert_opts & EVE_ALERT_TAGGED_PACKETS) &&
@@ -238,11 +254,96 @@ static void write_anomaly(struct worker *w, const struct packet *p, const struct
     json_decref(ev);
 }
 
+/* A dropped packet as an EVE drop event. */
+static void write_drop(struct worker *w, const struct packet *p, const struct flow *f,
+                       const char *reason)
+{
+    if (w->eve.sink == NULL || !(w->eve_types & EVE_TYPE_DROP))
+        return;
+    json_t *ev = eve_drop_event(p, f, reason);
+    eve_write(&w->eve, ev);
+    json_decref(ev);
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)d[i] << 8 | d[i + 1];
+    if (n & 1)
+        sum += (uint32_t)d[n - 1] << 8;
+    return sum;
+}
+
+/* Sends an IPv4 TCP reset from src to dst (addresses and ports as given). */
+static void send_rst4(int fd, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
+                      uint32_t seq, uint32_t ack, bool with_ack)
+{
+    uint8_t pkt[40];
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = 0x45;
+    pkt[3] = 40;
+    pkt[8] = 64;
+    pkt[9] = 6;
+    memcpy(pkt + 12, src, 4);
+    memcpy(pkt + 16, dst, 4);
+    uint16_t ic = csum_fold(csum_add(0, pkt, 20));
+    pkt[10] = (uint8_t)(ic >> 8);
+    pkt[11] = (uint8_t)ic;
+    uint8_t *t = pkt + 20;
+    t[0] = (uint8_t)(sp >> 8); t[1] = (uint8_t)sp;
+    t[2] = (uint8_t)(dp >> 8); t[3] = (uint8_t)dp;
+    t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
+    t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16); t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
+    t[12] = 5 << 4;
+    t[13] = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0));
+    uint8_t pseudo[12];
+    memcpy(pseudo, src, 4);
+    memcpy(pseudo + 4, dst, 4);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    pseudo[10] = 0;
+    pseudo[11] = 20;
+    uint16_t tc = csum_fold(csum_add(csum_add(0, pseudo, 12), t, 20));
+    t[16] = (uint8_t)(tc >> 8);
+    t[17] = (uint8_t)tc;
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    memcpy(&to.sin_addr, dst, 4);
+    sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to);
+}
+
+/* reject: a TCP reset to both ends (IPv4). Other packets are only dropped. */
+static void send_reject(struct worker *w, const struct packet *p)
+{
+    if (w->raw4 < 0 || p->ip_ver != 4 || p->proto != 6 || (p->tcp.flags & TCP_RST))
+        return;
+    uint32_t next = p->tcp.seq + p->payload_len + ((p->tcp.flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
+    /* to the sender: as if from the receiver, acknowledging what it sent */
+    send_rst4(w->raw4, p->dst.b, p->src.b, p->dp, p->sp,
+              (p->tcp.flags & TCP_ACK) ? p->tcp.ack : 0, next, true);
+    /* to the receiver: as if from the sender, at the next sequence number */
+    send_rst4(w->raw4, p->src.b, p->dst.b, p->sp, p->dp, next, 0, false);
+}
+
 void worker_process(struct worker *w, const struct packet *p)
 {
     worker_tick(w, &p->ts);
     int dir = 0;
     struct flow *f = flow_handle_packet(w->flows, p, &dir);
+    w->verdict = VERDICT_ACCEPT;
+    if (w->inline_mode && f && f->dropped) {
+        /* The flow was dropped: the rest of it is, without inspection. */
+        w->verdict = VERDICT_DROP;
+        stats_inc(&w->stats, STAT_IPS_BLOCKED);
+        write_drop(w, p, f, "flow drop");
+        return;
+    }
     struct stream_result sr;
     memset(&sr, 0, sizeof sr);
     if (w->stream && f && p->proto == 6)
@@ -258,6 +359,24 @@ void worker_process(struct worker *w, const struct packet *p)
         stats_inc(&w->stats, STAT_EVENT_BASE + sr.events[i]);
         write_anomaly(w, p, f, sr.events[i], EVE_ANOMALY_STREAM);
     }
+    if (!w->inline_mode)
+        return;
+    if (w->verdict == VERDICT_ACCEPT) {
+        stats_inc(&w->stats, STAT_IPS_ACCEPTED);
+    } else {
+        write_drop(w, p, f, "rules");
+        if (w->verdict == VERDICT_REJECT)
+            send_reject(w, p);
+    }
+}
+
+void worker_set_inline(struct worker *w)
+{
+    w->inline_mode = true;
+    w->raw4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    if (w->raw4 < 0)
+        log_warn("reject: no raw socket (%s): rejected packets are dropped without a reset",
+                 strerror(errno));
 }
 
 void worker_finish(struct worker *w, const struct timeval *end)
@@ -281,6 +400,9 @@ void worker_destroy(struct worker *w)
     w->stream = NULL;
     app_engine_free(w->app);
     w->app = NULL;
+    if (w->raw4 >= 0)
+        close(w->raw4);
+    w->raw4 = -1;
     detect_thread_free(w->dt);
     w->dt = NULL;
     eve_writer_destroy(&w->eve);

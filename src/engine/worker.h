@@ -35,14 +35,23 @@ struct worker {
     unsigned eve_types;
     unsigned alert_opts;
     unsigned anomaly_types;   /* EVE_ANOMALY_* */
+    /* Inline (NFQUEUE): the verdict of the last packet (enum verdict of
+     * capture/nfq.h), and the raw socket that sends rejects' resets. */
+    bool inline_mode;
+    int verdict;
+    int raw4;
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
 };
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
                 const struct worker_outputs *out);
-/* The per-packet pipeline after decoding. */
+/* The per-packet pipeline after decoding. Inline, w->verdict then holds the
+ * packet's verdict. */
 void worker_process(struct worker *w, const struct packet *p);
+/* Inline mode: dropped flows stay dropped, verdicts are counted, rejects
+ * send resets. */
+void worker_set_inline(struct worker *w);
 /* Advances packet time (idle workers learn the time from the reader). */
 void worker_tick(struct worker *w, const struct timeval *now);
 /* End of input: every flow ends, buffers are written. */

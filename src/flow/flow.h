@@ -60,6 +60,7 @@ struct flow {
     uint8_t proto_idx;
     uint8_t tcp_flags[2];            /* flags seen to server / to client */
     bool alerted;
+    bool dropped;                    /* inline: a drop rule matched; the rest of the flow is dropped */
     bool syn_seen, synack_seen;
     uint8_t fin_seen;                /* bit per direction */
     bool rst_seen;

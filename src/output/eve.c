@@ -478,6 +478,31 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
     return ev;
 }
 
+json_t *eve_drop_event(const struct packet *p, const struct flow *f, const char *reason)
+{
+    json_t *ev = eve_envelope(&p->ts, "drop");
+    if (f)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    eve_add_packet_tuple(ev, p);
+    add_app_proto(ev, f);
+    json_t *d = json_object();
+    json_object_set_new(d, "len", json_integer(p->caplen));
+    json_object_set_new(d, "ttl", json_integer(p->ttl));
+    if (p->proto == 6) {
+        json_object_set_new(d, "tcpseq", json_integer(p->tcp.seq));
+        json_object_set_new(d, "tcpack", json_integer(p->tcp.ack));
+        json_object_set_new(d, "tcpwin", json_integer(p->tcp.win));
+        json_object_set_new(d, "syn", json_boolean(p->tcp.flags & TCP_SYN));
+        json_object_set_new(d, "ack", json_boolean(p->tcp.flags & TCP_ACK));
+        json_object_set_new(d, "psh", json_boolean(p->tcp.flags & TCP_PSH));
+        json_object_set_new(d, "rst", json_boolean(p->tcp.flags & TCP_RST));
+        json_object_set_new(d, "fin", json_boolean(p->tcp.flags & TCP_FIN));
+    }
+    json_object_set_new(d, "reason", json_string(reason));
+    json_object_set_new(ev, "drop", d);
+    return ev;
+}
+
 json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir)
 {
     json_t *ev = eve_envelope(&p->ts, "packet");

@@ -25,6 +25,7 @@ struct stats;
 #define EVE_TYPE_HTTP 0x10u
 #define EVE_TYPE_TLS 0x20u
 #define EVE_TYPE_DNS 0x40u
+#define EVE_TYPE_DROP 0x80u
 
 /* Which anomalies the anomaly type writes (outputs.eve-log.types.anomaly.types). */
 #define EVE_ANOMALY_DECODE 0x01u          /* decoder events */
@@ -98,6 +99,9 @@ json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char
 /* An app-layer anomaly: {"type":"applayer","app_proto":..,"event":..,"layer":..}. */
 json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, const char *app_proto,
                               const char *event, const char *layer);
+
+/* A packet the inline sensor dropped (event_type "drop"). */
+json_t *eve_drop_event(const struct packet *p, const struct flow *f, const char *reason);
 
 /* A packet covered by a rule's tag: (event_type "packet"). */
 json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir);

@@ -666,6 +666,14 @@ static void test_settings_stream(void **state)
     assert_int_equal(s.stream.max_wait, 65536);
     settings_release(&s);
     settings_fail("stream:\n  memcap: 1kb\n", "caracal.yaml:2: stream.memcap: must be at least 1mb");
+    /* nfq */
+    assert_int_equal(settings_from("nfq:\n  fail-open: yes\n  queue-maxlen: 1000\n", &s, NULL,
+                                   err), 0);
+    assert_true(s.nfq.fail_open);
+    assert_int_equal(s.nfq.maxlen, 1000);
+    assert_int_equal(s.nfq.snaplen, NFQ_DEFAULT_SNAPLEN);
+    settings_release(&s);
+    settings_fail("nfq:\n  queue-maxlen: 0\n", "caracal.yaml:2: nfq.queue-maxlen");
     /* app layer */
     assert_int_equal(settings_from("app-layer:\n  protocols:\n    http:\n      enabled: no\n"
                                    "      request-body-limit: 1mb\n    dns:\n      enabled: no\n",
@@ -713,7 +721,7 @@ static void test_settings_defaults_from_empty_config(void **state)
     assert_int_equal(s.eve_buffer, 64 * 1024);
     assert_int_equal(s.eve_types, EVE_TYPE_FLOW | EVE_TYPE_ANOMALY | EVE_TYPE_STATS |
                                       EVE_TYPE_ALERT | EVE_TYPE_HTTP | EVE_TYPE_TLS |
-                                      EVE_TYPE_DNS);
+                                      EVE_TYPE_DNS | EVE_TYPE_DROP);
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     assert_false(s.fast_enabled);
     assert_true(s.stats_enabled);
@@ -947,7 +955,8 @@ static void test_settings_eve_types_known_and_skipped(void **state)
     if (rc != 0)
         fail_msg("settings_load: %s", err);
     assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_STATS |
-                                      EVE_TYPE_HTTP | EVE_TYPE_DNS | EVE_TYPE_TLS);
+                                      EVE_TYPE_HTTP | EVE_TYPE_DNS | EVE_TYPE_TLS |
+                                      EVE_TYPE_DROP);
     assert_true(s.app.http_cfg.log_headers);
     /* alert options: payload on, metadata and tagged-packets stay on by default */
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_PAYLOAD | EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
@@ -1087,7 +1096,7 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_int_equal(s.eve_buffer, 64 * 1024);
     assert_int_equal(s.eve_types, EVE_TYPE_ALERT | EVE_TYPE_FLOW | EVE_TYPE_ANOMALY |
                                       EVE_TYPE_STATS | EVE_TYPE_HTTP | EVE_TYPE_TLS |
-                                      EVE_TYPE_DNS);
+                                      EVE_TYPE_DNS | EVE_TYPE_DROP);
     assert_int_equal(s.eve_alert_opts, EVE_ALERT_METADATA | EVE_ALERT_TAGGED_PACKETS);
     assert_int_equal(s.eve_anomaly_types,
                      EVE_ANOMALY_DECODE | EVE_ANOMALY_STREAM | EVE_ANOMALY_APPLAYER);

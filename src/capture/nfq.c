@@ -1,0 +1,136 @@
+/* NFQUEUE capture; see nfq.h. */
+#include "capture/nfq.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "decode/decode.h"
+#include "util/log.h"
+
+struct nfq_run {
+    const struct nfq_config *cfg;
+    nfq_packet_cb cb;
+    void *ctx;
+    struct nfq_counters *c;
+    bool draining;          /* stopping: accept without inspection */
+};
+
+bool capture_nfq_available(void)
+{
+    return true;
+}
+
+static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
+                     void *data)
+{
+    (void)msg;
+    struct nfq_run *run = data;
+    struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
+    if (ph == NULL)
+        return 0;
+    uint32_t id = ntohl(ph->packet_id);
+    unsigned char *payload = NULL;
+    int len = nfq_get_payload(nfa, &payload);
+    run->c->pkts++;
+    int verdict = VERDICT_ACCEPT;
+    if (!run->draining && len > 0 && payload != NULL) {
+        struct capture_pkt cp;
+        memset(&cp, 0, sizeof cp);
+        struct timeval tv;
+        if (nfq_get_timestamp(nfa, &tv) != 0 || tv.tv_sec == 0)
+            gettimeofday(&tv, NULL);
+        cp.ts = tv;
+        cp.caplen = cp.wirelen = (uint32_t)len;
+        cp.linktype = LINK_RAW;
+        cp.cnt = run->c->pkts;
+        cp.data = payload;
+        verdict = run->cb(run->ctx, &cp);
+    }
+    uint32_t nf = verdict == VERDICT_ACCEPT ? NF_ACCEPT : NF_DROP;
+    if (nf == NF_ACCEPT)
+        run->c->accepted++;
+    else
+        run->c->dropped++;
+    if (nfq_set_verdict(qh, id, nf, 0, NULL) < 0)
+        run->c->verdict_errors++;
+    return 0;
+}
+
+int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
+                    volatile sig_atomic_t *stop, struct nfq_counters *counters)
+{
+    memset(counters, 0, sizeof *counters);
+    struct nfq_run run = { cfg, cb, ctx, counters, false };
+    struct nfq_handle *h = nfq_open();
+    if (h == NULL) {
+        log_error("nfqueue: cannot open a netlink handle: %s (root or CAP_NET_ADMIN needed)",
+                  strerror(errno));
+        return -1;
+    }
+    /* Older kernels want the protocol families bound explicitly. */
+    nfq_unbind_pf(h, AF_INET);
+    nfq_bind_pf(h, AF_INET);
+    nfq_unbind_pf(h, AF_INET6);
+    nfq_bind_pf(h, AF_INET6);
+    struct nfq_q_handle *qh = nfq_create_queue(h, cfg->queue, on_packet, &run);
+    if (qh == NULL) {
+        log_error("nfqueue: cannot bind queue %u: %s (another program on it?)", cfg->queue,
+                  strerror(errno));
+        nfq_close(h);
+        return -1;
+    }
+    if (nfq_set_mode(qh, NFQNL_COPY_PACKET, cfg->snaplen) < 0) {
+        log_error("nfqueue: queue %u: cannot set copy mode", cfg->queue);
+        nfq_destroy_queue(qh);
+        nfq_close(h);
+        return -1;
+    }
+    if (cfg->maxlen && nfq_set_queue_maxlen(qh, cfg->maxlen) < 0)
+        log_warn("nfqueue: queue %u: cannot set the queue length to %u", cfg->queue,
+                 cfg->maxlen);
+    if (cfg->fail_open &&
+        nfq_set_queue_flags(qh, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN) < 0)
+        log_warn("nfqueue: queue %u: this kernel does not support fail-open", cfg->queue);
+    int fd = nfq_fd(h);
+    /* Wake up regularly to notice *stop. */
+    struct timeval tmo = { .tv_sec = 0, .tv_usec = 200000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
+    int rcvbuf = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    log_info("nfqueue: queue %u ready", cfg->queue);
+
+    static char buf[65536 + 4096] __attribute__((aligned));
+    for (;;) {
+        if (*stop && !run.draining) {
+            /* Every packet gets a verdict: what is still queued is accepted. */
+            run.draining = true;
+            struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+        }
+        ssize_t rv = recv(fd, buf, sizeof buf, 0);
+        if (rv < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                if (run.draining)
+                    break; /* nothing more queued */
+                continue;
+            }
+            if (errno == ENOBUFS) {
+                counters->recv_overruns++;
+                continue;
+            }
+            log_error("nfqueue: queue %u: recv: %s", cfg->queue, strerror(errno));
+            break;
+        }
+        nfq_handle_packet(h, buf, (int)rv);
+    }
+    nfq_destroy_queue(qh);
+    nfq_close(h);
+    return 0;
+}

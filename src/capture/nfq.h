@@ -1,0 +1,47 @@
+/*
+ * Inline capture on NFQUEUE (libnetfilter_queue): the kernel hands each
+ * packet of a queue to caracal, which must give every one a verdict.
+ */
+#ifndef CARACAL_CAPTURE_NFQ_H
+#define CARACAL_CAPTURE_NFQ_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+
+enum verdict { VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT };
+
+struct nfq_config {
+    uint16_t queue;          /* queue number (-q N) */
+    uint32_t maxlen;         /* packets the kernel queues for us at most */
+    uint32_t snaplen;        /* bytes of each packet copied to us */
+    bool fail_open;          /* the kernel accepts packets when the queue is full */
+};
+
+#define NFQ_DEFAULT_MAXLEN 4096
+#define NFQ_DEFAULT_SNAPLEN 65535
+
+struct nfq_counters {
+    uint64_t pkts, accepted, dropped;
+    uint64_t verdict_errors;   /* the kernel refused a verdict */
+    uint64_t recv_overruns;    /* ENOBUFS: the kernel could not hand us packets */
+};
+
+/* Called for each packet (raw IPv4/IPv6, LINK_RAW); returns an enum verdict
+ * (REJECT is handed to the kernel as a drop). */
+typedef int (*nfq_packet_cb)(void *ctx, const struct capture_pkt *cp);
+
+/* Whether this build has NFQUEUE support. */
+bool capture_nfq_available(void);
+
+/*
+ * Binds the queue and gives every packet the callback's verdict until
+ * *stop is set; then accepts what is still queued, and unbinds. Returns 0,
+ * or -1 when the queue cannot be opened (the reason is logged).
+ */
+int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
+                    volatile sig_atomic_t *stop, struct nfq_counters *counters);
+
+#endif
