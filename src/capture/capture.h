@@ -45,6 +45,21 @@ enum capture_status capture_pcap_run(const char *path, capture_cb cb, void *ctx,
                                      struct capture_progress *prog,
                                      volatile sig_atomic_t *stop);
 
+/* Kernel counters of a live capture (pcap_stats), at its end. */
+struct capture_live_stats {
+    uint64_t packets, drops, ifdrops;
+};
+
+/*
+ * Live capture on iface with libpcap (promiscuous, the whole packet), with
+ * an optional BPF filter, until *stop is set. Returns CAPTURE_FATAL when
+ * the interface or the filter cannot be used (the reason is logged).
+ */
+enum capture_status capture_live_run(const char *iface, const char *bpf, capture_cb cb,
+                                     void *ctx, struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop,
+                                     struct capture_live_stats *ks);
+
 /* Reads only (no callback work): the baseline for benchmarks. */
 enum capture_status capture_pcap_count(const char *path, struct capture_progress *prog);
 

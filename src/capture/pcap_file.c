@@ -177,3 +177,85 @@ enum capture_status capture_pcap_count(const char *path, struct capture_progress
 {
     return capture_pcap_run(path, NULL, NULL, prog, NULL);
 }
+
+/* ---- Live capture ---------------------------------------------------------------- */
+
+enum capture_status capture_live_run(const char *iface, const char *bpf, capture_cb cb,
+                                     void *ctx, struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop,
+                                     struct capture_live_stats *ks)
+{
+    memset(ks, 0, sizeof *ks);
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_create(iface, errbuf);
+    if (pc == NULL) {
+        log_error("%s: %s", iface, errbuf);
+        return CAPTURE_FATAL;
+    }
+    pcap_set_snaplen(pc, 262144);
+    pcap_set_promisc(pc, 1);
+    pcap_set_timeout(pc, 100); /* ms: wake up to notice *stop */
+    pcap_set_buffer_size(pc, 32 << 20);
+    int rc = pcap_activate(pc);
+    if (rc < 0) {
+        log_error("%s: cannot capture: %s", iface, pcap_geterr(pc));
+        pcap_close(pc);
+        return CAPTURE_FATAL;
+    }
+    if (bpf != NULL && *bpf) {
+        struct bpf_program prog_bpf;
+        if (pcap_compile(pc, &prog_bpf, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
+            pcap_setfilter(pc, &prog_bpf) < 0) {
+            log_error("%s: BPF filter '%s': %s", iface, bpf, pcap_geterr(pc));
+            pcap_close(pc);
+            return CAPTURE_FATAL;
+        }
+        pcap_freecode(&prog_bpf);
+    }
+    int link = link_normalize(pcap_datalink(pc));
+    if (!decode_link_supported(link)) {
+        log_error("%s: link type %d is not supported", iface, link);
+        pcap_close(pc);
+        return CAPTURE_FATAL;
+    }
+    log_info("%s: capturing%s%s", iface, bpf && *bpf ? " with filter " : "", bpf ? bpf : "");
+    uint64_t cnt = 0;
+    enum capture_status st = CAPTURE_OK;
+    while (!(stop && *stop)) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int r = pcap_next_ex(pc, &h, &data);
+        if (r == 0)
+            continue; /* timeout */
+        if (r < 0) {
+            if (r != PCAP_ERROR_BREAK) {
+                log_error("%s: capture failed: %s", iface, pcap_geterr(pc));
+                st = CAPTURE_INPUT_ERROR;
+            }
+            break;
+        }
+        struct capture_pkt cp = {
+            .ts = { h->ts.tv_sec, h->ts.tv_usec },
+            .caplen = h->caplen,
+            .wirelen = h->len < h->caplen ? h->caplen : h->len,
+            .linktype = link,
+            .cnt = ++cnt,
+            .first_in_file = cnt == 1,
+            .data = data,
+        };
+        if (prog) {
+            __atomic_add_fetch(&prog->pkts, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&prog->bytes, h->caplen, __ATOMIC_RELAXED);
+        }
+        if (cb && cb(ctx, &cp) != 0)
+            break;
+    }
+    struct pcap_stat ps;
+    if (pcap_stats(pc, &ps) == 0) {
+        ks->packets = ps.ps_recv;
+        ks->drops = ps.ps_drop;
+        ks->ifdrops = ps.ps_ifdrop;
+    }
+    pcap_close(pc);
+    return st;
+}

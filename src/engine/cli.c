@@ -24,11 +24,13 @@ void cli_usage(FILE *out)
 {
     fputs("usage: caracal -r FILE|DIR [options]     replay captures\n"
           "       caracal -q N [options]             inline IPS on NFQUEUE queue N\n"
+          "       caracal -i IFACE [options]         live capture\n"
           "       caracal -T [-c FILE]               check the configuration and exit\n"
           "       caracal -V | -h | --build-info\n"
           "\n"
           "  -r FILE|DIR          read a pcap/pcapng file, or every file of a directory in name order\n"
           "  -q N                 inline: take packets from NFQUEUE queue N and give each a verdict\n"
+          "  -i IFACE             live capture on IFACE (libpcap; filter: pcap.bpf-filter)\n"
           "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
           "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
           "  -k none|all          checksum validation (default all)\n"
@@ -119,9 +121,15 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             break;
         }
         case 'i':
+            if (o->iface != NULL) {
+                snprintf(err, errlen, "-i: one interface per sensor in this version");
+                return -1;
+            }
+            o->iface = optarg;
+            break;
         case OPT_AF_PACKET:
-            snprintf(err, errlen, "%s: live capture is not available in this version",
-                     c == 'i' ? "-i" : "--af-packet");
+            snprintf(err, errlen, "--af-packet: AF_PACKET fanout is not available in this "
+                     "version; use -i IFACE (libpcap)");
             return -1;
         case OPT_LIST_KEYWORDS:
             o->list_keywords = true;

@@ -11,6 +11,7 @@
 struct options {
     const char *read_path;        /* -r */
     int nfq_queue;                /* -q N, -1 when not given */
+    const char *iface;            /* -i IFACE */
     const char *config_file;      /* -c */
     const char *log_dir;          /* -l */
     const char *checksum;         /* -k none|all */

@@ -198,12 +198,14 @@ int main(int argc, char **argv)
         detect_list_keywords(stdout);
         return EXIT_SUCCESS;
     }
-    if (!o.test_mode && o.read_path == NULL && o.nfq_queue < 0) {
-        fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, -q QUEUE, or -T (see caracal -h)\n");
+    int sources = (o.read_path != NULL) + (o.nfq_queue >= 0) + (o.iface != NULL);
+    if (!o.test_mode && sources == 0) {
+        fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, -i IFACE, -q QUEUE, or -T "
+                        "(see caracal -h)\n");
         return EXIT_FAILURE;
     }
-    if (o.read_path != NULL && o.nfq_queue >= 0) {
-        fprintf(stderr, "caracal: -r and -q exclude each other\n");
+    if (sources > 1) {
+        fprintf(stderr, "caracal: -r, -i and -q exclude each other\n");
         return EXIT_FAILURE;
     }
 
@@ -282,8 +284,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    const char *bpf = NULL;
+    conf_get_str(conf, "pcap.bpf-filter", NULL, &bpf);
     struct run_options ro = {
         .input = o.read_path,
+        .iface = o.iface,
+        .bpf = bpf,
         .eve_path = s.eve_enabled ? eve_path : NULL,
         .fast_path = s.fast_enabled && de ? fast_path : NULL,
         .de = de,

@@ -378,7 +378,11 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
 
-    if (capture_only)
+    struct capture_live_stats ks = { 0 };
+    if (o->iface != NULL)
+        rep->status = capture_live_run(o->iface, o->bpf, capture_only ? NULL : reader_cb, r,
+                                       &r->prog, &runmode_stop, &ks);
+    else if (capture_only)
         rep->status = capture_pcap_count(o->input, &r->prog);
     else
         rep->status = capture_pcap_run(o->input, reader_cb, r, &r->prog, &runmode_stop);
@@ -400,6 +404,14 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     if (capture_only) { /* nothing was decoded: report what was read */
         stats_set(&r->single->stats, STAT_DECODER_PKTS, r->prog.pkts);
         stats_set(&r->single->stats, STAT_DECODER_BYTES, r->prog.bytes);
+    }
+    if (o->iface != NULL) {
+        snprintf(rep->source_buf, sizeof rep->source_buf, "interface %s", o->iface);
+        rep->source = rep->source_buf;
+        struct stats *st = r->single ? &r->single->stats : &r->reader_stats;
+        stats_set(st, STAT_CAPTURE_KERNEL_PACKETS, ks.packets);
+        stats_set(st, STAT_CAPTURE_KERNEL_DROPS, ks.drops);
+        stats_set(st, STAT_CAPTURE_KERNEL_IFDROPS, ks.ifdrops);
     }
     merge_stats(r, &rep->total);
     if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
@@ -517,6 +529,8 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
         rep->eve_events = r->sink->events;
         memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
     }
+    snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u", s->nfq.queue);
+    rep->source = rep->source_buf;
     rc = qrc;
 out:
     if (r->single) {

@@ -22,6 +22,8 @@ struct run_report {
     double wall_seconds;
     uint64_t eve_events;
     uint64_t eve_by_type[8];          /* flow, anomaly, stats, alert, http, tls, dns, other */
+    const char *source;               /* live or inline: "interface eth0", "NFQUEUE 0" */
+    char source_buf[64];
 };
 
 /* Set by the signal handlers: stop reading, flush and exit cleanly. */
@@ -31,6 +33,8 @@ struct detect_engine;
 
 struct run_options {
     const char *input;                /* file or directory */
+    const char *iface;                /* live capture (-i); input is NULL then */
+    const char *bpf;                  /* live capture: BPF filter or NULL */
     const char *eve_path;             /* NULL: no EVE */
     const char *fast_path;            /* NULL: no fast.log */
     const struct detect_engine *de;   /* NULL: no rules */

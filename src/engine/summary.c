@@ -36,10 +36,16 @@ void summary_print(FILE *out, const struct run_report *rep, const char *eve_path
 {
     const uint64_t *c = rep->total.c;
     double secs = rep->wall_seconds > 0 ? rep->wall_seconds : 1e-9;
-    fprintf(out, "caracal: %llu packets, %llu bytes from %u file%s in %.2f s (%.0f packets/s, %.1f Mbit/s)\n",
-            (unsigned long long)rep->prog.pkts, (unsigned long long)rep->prog.bytes,
-            rep->prog.files_done, rep->prog.files_done == 1 ? "" : "s", rep->wall_seconds,
-            (double)rep->prog.pkts / secs, (double)rep->prog.bytes * 8 / secs / 1e6);
+    char from[96];
+    if (rep->source != NULL)
+        snprintf(from, sizeof from, "%s", rep->source);
+    else
+        snprintf(from, sizeof from, "%u file%s", rep->prog.files_done,
+                 rep->prog.files_done == 1 ? "" : "s");
+    fprintf(out, "caracal: %llu packets, %llu bytes from %s in %.2f s (%.0f packets/s, %.1f Mbit/s)\n",
+            (unsigned long long)rep->prog.pkts, (unsigned long long)rep->prog.bytes, from,
+            rep->wall_seconds, (double)rep->prog.pkts / secs,
+            (double)rep->prog.bytes * 8 / secs / 1e6);
     if (eve_path)
         fprintf(out, "  %-11s%s (%llu events)\n", "eve.json:", eve_path,
                 (unsigned long long)rep->eve_events);
