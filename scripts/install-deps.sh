@@ -20,6 +20,7 @@ build_pkgs=(
 )
 test_pkgs=(
     python3 python3-scapy python3-jsonschema tshark tcpreplay clang libclang-rt-14-dev time
+    curl iptables iproute2
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
