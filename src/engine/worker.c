@@ -94,12 +94,12 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
         stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res->overflow);
     if (res->drop) {
         stats_inc(&w->stats, res->reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
-        if (w->inline_mode) {
-            if (res->reject || w->verdict != VERDICT_REJECT)
-                w->verdict = res->reject ? VERDICT_REJECT : VERDICT_DROP;
-            if (f)
-                f->dropped = true;
-        }
+        /* Inline the packet is dropped; offline the same decision is
+         * taken and recorded (the rest of the flow too). */
+        if (res->reject || w->verdict != VERDICT_REJECT)
+            w->verdict = res->reject ? VERDICT_REJECT : VERDICT_DROP;
+        if (f)
+            f->dropped = true;
     }
     if (res->tagged) {
         stats_inc(&w->stats, STAT_DETECT_TAGGED);
@@ -337,7 +337,7 @@ void worker_process(struct worker *w, const struct packet *p)
     int dir = 0;
     struct flow *f = flow_handle_packet(w->flows, p, &dir);
     w->verdict = VERDICT_ACCEPT;
-    if (w->inline_mode && f && f->dropped) {
+    if (f && f->dropped) {
         /* The flow was dropped: the rest of it is, without inspection. */
         w->verdict = VERDICT_DROP;
         stats_inc(&w->stats, STAT_IPS_BLOCKED);
@@ -359,13 +359,12 @@ void worker_process(struct worker *w, const struct packet *p)
         stats_inc(&w->stats, STAT_EVENT_BASE + sr.events[i]);
         write_anomaly(w, p, f, sr.events[i], EVE_ANOMALY_STREAM);
     }
-    if (!w->inline_mode)
-        return;
     if (w->verdict == VERDICT_ACCEPT) {
-        stats_inc(&w->stats, STAT_IPS_ACCEPTED);
+        if (w->inline_mode)
+            stats_inc(&w->stats, STAT_IPS_ACCEPTED);
     } else {
         write_drop(w, p, f, "rules");
-        if (w->verdict == VERDICT_REJECT)
+        if (w->verdict == VERDICT_REJECT && w->inline_mode)
             send_reject(w, p);
     }
 }

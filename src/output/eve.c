@@ -483,6 +483,8 @@ json_t *eve_drop_event(const struct packet *p, const struct flow *f, const char 
     json_t *ev = eve_envelope(&p->ts, "drop");
     if (f)
         json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
     eve_add_packet_tuple(ev, p);
     add_app_proto(ev, f);
     json_t *d = json_object();
