@@ -29,7 +29,8 @@ void cli_usage(FILE *out)
           "       caracal -V | -h | --build-info\n"
           "\n"
           "  -r FILE|DIR          read a pcap/pcapng file, or every file of a directory in name order\n"
-          "  -q N                 inline: take packets from NFQUEUE queue N and give each a verdict\n"
+          "  -q N|A:B             inline: take packets from NFQUEUE queue N (repeatable, or a range;\n"
+          "                       one thread per queue) and give each a verdict\n"
           "  -i IFACE             live capture on IFACE (libpcap; filter: pcap.bpf-filter)\n"
           "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
           "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
@@ -106,18 +107,30 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         case OPT_BUILD_INFO: o->build_info = true; break;
         case OPT_CAPTURE_ONLY: o->capture_only = true; break;
         case 'q': {
+            /* N, or a range A:B; repeatable */
             char *end;
-            long q = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || q < 0 || q > 65535) {
-                snprintf(err, errlen, "-q: expected a queue number from 0 to 65535, got '%s'",
-                         optarg);
+            long a = strtol(optarg, &end, 10), b = a;
+            if (*end == ':')
+                b = strtol(end + 1, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || a < 0 || b < a || b > 65535) {
+                snprintf(err, errlen, "-q: expected a queue number or a range A:B from 0 to "
+                         "65535, got '%s'", optarg);
                 return -1;
             }
-            if (o->nfq_queue >= 0) {
-                snprintf(err, errlen, "-q: one queue per sensor in this version");
-                return -1;
+            for (long q = a; q <= b; q++) {
+                if (o->nnfq_queues >= sizeof o->nfq_queues / sizeof *o->nfq_queues) {
+                    snprintf(err, errlen, "-q: at most 64 queues");
+                    return -1;
+                }
+                for (unsigned k = 0; k < o->nnfq_queues; k++)
+                    if (o->nfq_queues[k] == q) {
+                        snprintf(err, errlen, "-q: queue %ld given twice", q);
+                        return -1;
+                    }
+                o->nfq_queues[o->nnfq_queues++] = (uint16_t)q;
             }
-            o->nfq_queue = (int)q;
+            if (o->nfq_queue < 0)
+                o->nfq_queue = (int)a;
             break;
         }
         case 'i':

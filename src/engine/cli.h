@@ -3,6 +3,7 @@
 #define CARACAL_ENGINE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -10,7 +11,9 @@
 
 struct options {
     const char *read_path;        /* -r */
-    int nfq_queue;                /* -q N, -1 when not given */
+    int nfq_queue;                /* the first -q queue, -1 when not given */
+    uint16_t nfq_queues[64];      /* -q N (repeatable) or -q A:B */
+    unsigned nnfq_queues;
     const char *iface;            /* -i IFACE */
     const char *config_file;      /* -c */
     const char *log_dir;          /* -l */

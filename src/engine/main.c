@@ -299,6 +299,8 @@ int main(int argc, char **argv)
     int rc;
     if (o.nfq_queue >= 0) {
         s.nfq.queue = (uint16_t)o.nfq_queue;
+        memcpy(s.nfq_queues, o.nfq_queues, sizeof s.nfq_queues);
+        s.nnfq_queues = o.nnfq_queues;
         rc = runmode_run_nfq(&s, &ro, &run);
     } else {
         rc = runmode_run_pcap(&s, &ro, &run);

@@ -451,6 +451,16 @@ out:
 
 /* ---- Inline on NFQUEUE ------------------------------------------------------------ */
 
+/* One queue: its thread, its worker (the parent's wt[i].w) and its own
+ * reader state (decoder, defragmentation), in a run of its own. */
+struct nfq_thread {
+    struct run *sub;
+    struct nfq_config cfg;
+    struct nfq_counters nc;
+    pthread_t tid;
+    int rc;
+};
+
 static int nfq_packet(void *ctx, const struct capture_pkt *cp)
 {
     struct run *r = ctx;
@@ -461,21 +471,36 @@ static int nfq_packet(void *ctx, const struct capture_pkt *cp)
     return r->verdict;
 }
 
+static void *nfq_thread_main(void *arg)
+{
+    struct nfq_thread *t = arg;
+    t->rc = capture_nfq_run(&t->cfg, nfq_packet, t->sub, &runmode_stop, &t->nc);
+    if (t->rc < 0)
+        runmode_stop = 1; /* one queue failed: stop them all */
+    worker_finish(t->sub->single, &t->sub->last_ts);
+    return NULL;
+}
+
 int runmode_run_nfq(const struct settings *s, const struct run_options *o,
                     struct run_report *rep)
 {
+    unsigned nq = s->nnfq_queues ? s->nnfq_queues : 1;
     struct run *r = calloc(1, sizeof *r);
-    if (r == NULL)
+    struct nfq_thread *qt = calloc(nq, sizeof *qt);
+    if (r == NULL || qt == NULL) {
+        free(r);
+        free(qt);
         return -1;
+    }
     memset(rep, 0, sizeof *rep);
     r->s = s;
-    r->dc.cfg = s->decode;
     r->last_tick_sec = -1;
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     pthread_mutex_init(&r->mgmt_lock, NULL);
     pthread_cond_init(&r->mgmt_cond, NULL);
     r->progress_line = false;
     int rc = -1;
+    unsigned started = 0;
     char err[512];
     if (o->eve_path != NULL && s->eve_enabled) {
         r->sink = eve_sink_open(o->eve_path, err, sizeof err);
@@ -493,29 +518,57 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
     }
     r->out.eve = r->sink;
     r->out.de = o->de;
-    r->single = calloc(1, sizeof *r->single);
-    if (r->single == NULL || worker_init(r->single, 0, 1, s, &r->out) < 0)
+    /* The parent keeps the workers (for stats); each queue runs its own reader. */
+    r->nworkers = nq;
+    r->wt = calloc(nq, sizeof *r->wt);
+    if (r->wt == NULL)
         goto out;
-    worker_set_inline(r->single);
-    r->dc.stats = &r->single->stats;
-    r->deliver = deliver_single;
-    r->restart = restart_single;
-    if ((r->defrag = defrag_new(&s->defrag, r->dc.stats)) == NULL) {
-        log_error("cannot set up IP defragmentation");
-        goto out;
+    for (unsigned i = 0; i < nq; i++) {
+        if (worker_init(&r->wt[i].w, i, nq, s, &r->out) < 0)
+            goto out;
+        worker_set_inline(&r->wt[i].w);
+        struct run *sub = calloc(1, sizeof *sub);
+        if (sub == NULL)
+            goto out;
+        qt[i].sub = sub;
+        sub->s = s;
+        sub->dc.cfg = s->decode;
+        sub->dc.stats = &r->wt[i].w.stats;
+        sub->single = &r->wt[i].w;
+        sub->deliver = deliver_single;
+        sub->restart = restart_single;
+        sub->last_tick_sec = -1;
+        if ((sub->defrag = defrag_new(&s->defrag, sub->dc.stats)) == NULL) {
+            log_error("cannot set up IP defragmentation");
+            goto out;
+        }
+        qt[i].cfg = s->nfq;
+        qt[i].cfg.queue = s->nnfq_queues ? s->nfq_queues[i] : s->nfq.queue;
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
-    struct nfq_counters nc;
-    int qrc = capture_nfq_run(&s->nfq, nfq_packet, r, &runmode_stop, &nc);
-    worker_finish(r->single, &r->last_ts);
+    for (; started < nq; started++)
+        if (pthread_create(&qt[started].tid, NULL, nfq_thread_main, &qt[started]) != 0)
+            break;
+    rc = 0;
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(qt[i].tid, NULL);
+        if (qt[i].rc < 0)
+            rc = -1;
+        struct nfq_counters *nc = &qt[i].nc;
+        if (nc->verdict_errors || nc->recv_overruns)
+            log_warn("nfqueue: queue %u: %llu verdicts refused by the kernel, %llu receive "
+                     "overruns", qt[i].cfg.queue, (unsigned long long)nc->verdict_errors,
+                     (unsigned long long)nc->recv_overruns);
+        r->prog.pkts += qt[i].sub->prog.pkts;
+        r->prog.bytes += qt[i].sub->prog.bytes;
+    }
+    if (started < nq)
+        rc = -1;
     pthread_mutex_lock(&r->mgmt_lock);
     r->mgmt_quit = true;
     pthread_cond_signal(&r->mgmt_cond);
     pthread_mutex_unlock(&r->mgmt_lock);
     pthread_join(r->mgmt, NULL);
-    if (nc.verdict_errors || nc.recv_overruns)
-        log_warn("nfqueue: %llu verdicts refused by the kernel, %llu receive overruns",
-                 (unsigned long long)nc.verdict_errors, (unsigned long long)nc.recv_overruns);
     merge_stats(r, &rep->total);
     if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
         struct eve_writer ew;
@@ -529,15 +582,25 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
         rep->eve_events = r->sink->events;
         memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
     }
-    snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u", s->nfq.queue);
+    if (nq == 1)
+        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u", qt[0].cfg.queue);
+    else
+        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u-%u (%u queues)",
+                 qt[0].cfg.queue, qt[nq - 1].cfg.queue, nq);
     rep->source = rep->source_buf;
-    rc = qrc;
 out:
-    if (r->single) {
-        worker_destroy(r->single);
-        free(r->single);
+    for (unsigned i = 0; i < nq; i++) {
+        if (qt[i].sub) {
+            defrag_free(qt[i].sub->defrag);
+            free(qt[i].sub);
+        }
     }
-    defrag_free(r->defrag);
+    if (r->wt) {
+        for (unsigned i = 0; i < nq; i++)
+            worker_destroy(&r->wt[i].w);
+        free(r->wt);
+    }
+    free(qt);
     eve_sink_close(r->sink);
     fastlog_close(r->out.fast);
     pthread_mutex_destroy(&r->mgmt_lock);

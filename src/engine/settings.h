@@ -24,7 +24,9 @@ struct settings {
     struct defrag_config defrag; /* with host-os-policy per destination */
     struct stream_config stream; /* memcap is the total over all workers; policies: &defrag */
     struct app_config app;
-    struct nfq_config nfq;       /* inline mode: nfq.* (the queue number comes from -q) */       /* app-layer parsers; http_cfg.log_headers from EVE http */
+    struct nfq_config nfq;       /* inline mode: nfq.* */
+    uint16_t nfq_queues[64];     /* -q: one worker thread each */
+    unsigned nnfq_queues;       /* app-layer parsers; http_cfg.log_headers from EVE http */
     bool eve_enabled;
     const char *eve_filename; /* relative to the log dir unless absolute */
     size_t eve_buffer;

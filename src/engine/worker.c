@@ -327,8 +327,9 @@ static void send_reject(struct worker *w, const struct packet *p)
     /* to the sender: as if from the receiver, acknowledging what it sent */
     send_rst4(w->raw4, p->dst.b, p->src.b, p->dp, p->sp,
               (p->tcp.flags & TCP_ACK) ? p->tcp.ack : 0, next, true);
-    /* to the receiver: as if from the sender, at the next sequence number */
-    send_rst4(w->raw4, p->src.b, p->dst.b, p->sp, p->dp, next, 0, false);
+    /* to the receiver: as if from the sender, at the dropped segment's
+     * sequence number (the receiver never got it, so that is what it expects) */
+    send_rst4(w->raw4, p->src.b, p->dst.b, p->sp, p->dp, p->tcp.seq, 0, false);
 }
 
 void worker_process(struct worker *w, const struct packet *p)
