@@ -200,3 +200,9 @@ fi
 echo "CPU s = user + system of the whole run, rule loading included; RSS = peak resident set size;"
 echo "pkts seen = decoder.pkts in the final stats event; packets/s and Mbit/s are over \"wall s\"."
 [ "${BENCH_KEEP:-0}" != 1 ] || echo "run directories kept in $work"
+
+# Inline figures (root only; a measurement from network namespaces).
+if [ "${BENCH_INLINE:-1}" = 1 ]; then
+    echo
+    "$(dirname "$0")/bench-inline.sh" "$bin"
+fi

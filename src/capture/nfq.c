@@ -2,6 +2,7 @@
 #include "capture/nfq.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -27,10 +28,42 @@ bool capture_nfq_available(void)
     return true;
 }
 
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void latency_add(struct nfq_counters *c, double us)
+{
+    int b = us <= 1 ? 0 : (int)(4 * log2(us));
+    if (b >= NFQ_LAT_BUCKETS)
+        b = NFQ_LAT_BUCKETS - 1;
+    c->lat[b]++;
+}
+
+double nfq_latency_quantile(const struct nfq_counters *c, double q)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < NFQ_LAT_BUCKETS; i++)
+        total += c->lat[i];
+    if (total == 0)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)total + 0.5), seen = 0;
+    for (int i = 0; i < NFQ_LAT_BUCKETS; i++) {
+        seen += c->lat[i];
+        if (seen >= want && seen > 0)
+            return pow(2, (i + 1) / 4.0); /* the bucket's upper edge */
+    }
+    return pow(2, NFQ_LAT_BUCKETS / 4.0);
+}
+
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
                      void *data)
 {
     (void)msg;
+    double t0 = now_us();
     struct nfq_run *run = data;
     struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
     if (ph == NULL)
@@ -60,6 +93,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
         run->c->dropped++;
     if (nfq_set_verdict(qh, id, nf, 0, NULL) < 0)
         run->c->verdict_errors++;
+    latency_add(run->c, now_us() - t0);
     return 0;
 }
 

@@ -23,11 +23,18 @@ struct nfq_config {
 #define NFQ_DEFAULT_MAXLEN 4096
 #define NFQ_DEFAULT_SNAPLEN 65535
 
+#define NFQ_LAT_BUCKETS 64
 struct nfq_counters {
     uint64_t pkts, accepted, dropped;
     uint64_t verdict_errors;   /* the kernel refused a verdict */
     uint64_t recv_overruns;    /* ENOBUFS: the kernel could not hand us packets */
+    /* Time from a packet's arrival in caracal to its verdict, in buckets
+     * of 2^(i/4) microseconds (nfq_latency_quantile reads them). */
+    uint64_t lat[NFQ_LAT_BUCKETS];
 };
+
+/* The q-quantile (0..1) of the verdict latency, in microseconds. */
+double nfq_latency_quantile(const struct nfq_counters *c, double q);
 
 /* Called for each packet (raw IPv4/IPv6, LINK_RAW); returns an enum verdict
  * (REJECT is handed to the kernel as a drop). */

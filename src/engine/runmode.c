@@ -555,6 +555,11 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
         if (qt[i].rc < 0)
             rc = -1;
         struct nfq_counters *nc = &qt[i].nc;
+        log_info("nfqueue: queue %u: %llu packets, %llu accepted, %llu dropped; verdict "
+                 "latency p50 %.0f us, p99 %.0f us", qt[i].cfg.queue,
+                 (unsigned long long)nc->pkts, (unsigned long long)nc->accepted,
+                 (unsigned long long)nc->dropped, nfq_latency_quantile(nc, 0.5),
+                 nfq_latency_quantile(nc, 0.99));
         if (nc->verdict_errors || nc->recv_overruns)
             log_warn("nfqueue: queue %u: %llu verdicts refused by the kernel, %llu receive "
                      "overruns", qt[i].cfg.queue, (unsigned long long)nc->verdict_errors,
