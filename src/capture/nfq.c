@@ -21,7 +21,33 @@ struct nfq_run {
     void *ctx;
     struct nfq_counters *c;
     bool draining;          /* stopping: accept without inspection */
+    /* Batched accept verdicts (nfq.batchcount): the highest id not yet given. */
+    uint32_t batch_id;
+    uint32_t batched;
 };
+
+/* Gives the accept verdicts held back for a batch. */
+static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
+{
+    if (run->batched == 0)
+        return;
+    if (nfq_set_verdict_batch(qh, run->batch_id, NF_ACCEPT) < 0)
+        run->c->verdict_errors++;
+    run->batched = 0;
+}
+
+/* The accept verdict of the configured mode. */
+static int accept_verdict(const struct nfq_config *cfg, struct nfq_q_handle *qh, uint32_t id)
+{
+    switch (cfg->mode) {
+    case NFQ_MODE_REPEAT:
+        return nfq_set_verdict2(qh, id, NF_REPEAT, cfg->repeat_mark & cfg->repeat_mask, 0, NULL);
+    case NFQ_MODE_ROUTE:
+        return nfq_set_verdict(qh, id, NF_QUEUE_NR(cfg->route_queue), 0, NULL);
+    default:
+        return nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL);
+    }
+}
 
 bool capture_nfq_available(void)
 {
@@ -86,12 +112,24 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
         cp.data = payload;
         verdict = run->cb(run->ctx, &cp);
     }
-    uint32_t nf = verdict == VERDICT_ACCEPT ? NF_ACCEPT : NF_DROP;
-    if (nf == NF_ACCEPT)
+    int rc;
+    if (verdict == VERDICT_ACCEPT) {
         run->c->accepted++;
-    else
+        if (run->cfg->batchcount > 1 && run->cfg->mode == NFQ_MODE_ACCEPT) {
+            /* held back: one message gives every id up to the last one */
+            run->batch_id = id;
+            if (++run->batched >= run->cfg->batchcount)
+                batch_flush(qh, run);
+            rc = 0;
+        } else {
+            rc = accept_verdict(run->cfg, qh, id);
+        }
+    } else {
         run->c->dropped++;
-    if (nfq_set_verdict(qh, id, nf, 0, NULL) < 0)
+        batch_flush(qh, run); /* the accepts before it go first */
+        rc = nfq_set_verdict(qh, id, NF_DROP, 0, NULL);
+    }
+    if (rc < 0)
         run->c->verdict_errors++;
     latency_add(run->c, now_us() - t0);
     return 0;
@@ -101,7 +139,7 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
                     volatile sig_atomic_t *stop, struct nfq_counters *counters)
 {
     memset(counters, 0, sizeof *counters);
-    struct nfq_run run = { cfg, cb, ctx, counters, false };
+    struct nfq_run run = { cfg, cb, ctx, counters, false, 0, 0 };
     struct nfq_handle *h = nfq_open();
     if (h == NULL) {
         log_error("nfqueue: cannot open a netlink handle: %s (root or CAP_NET_ADMIN needed)",
@@ -148,7 +186,12 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
             struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
         }
-        ssize_t rv = recv(fd, buf, sizeof buf, 0);
+        ssize_t rv = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (rv < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* nothing more for now: a held batch must not wait for traffic */
+            batch_flush(qh, &run);
+            rv = recv(fd, buf, sizeof buf, 0);
+        }
         if (rv < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 if (run.draining)
@@ -164,6 +207,7 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
         }
         nfq_handle_packet(h, buf, (int)rv);
     }
+    batch_flush(qh, &run);
     nfq_destroy_queue(qh);
     nfq_close(h);
     return 0;

@@ -13,11 +13,23 @@
 
 enum verdict { VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT };
 
+/* What an accept verdict does (nfq.mode), as in Suricata:
+ *   accept  the packet goes on (NF_ACCEPT);
+ *   repeat  it is sent through the hook again (NF_REPEAT) with repeat_mark
+ *           set under repeat_mask, so a rule "-m mark ! --mark M/K" lets it
+ *           pass the second time (other rules of the chain then apply);
+ *   route   it is handed to queue route_queue (NF_QUEUE), e.g. another program. */
+enum nfq_mode { NFQ_MODE_ACCEPT, NFQ_MODE_REPEAT, NFQ_MODE_ROUTE };
+
 struct nfq_config {
     uint16_t queue;          /* queue number (-q N) */
     uint32_t maxlen;         /* packets the kernel queues for us at most */
     uint32_t snaplen;        /* bytes of each packet copied to us */
     bool fail_open;          /* the kernel accepts packets when the queue is full */
+    int mode;                /* enum nfq_mode */
+    uint32_t repeat_mark, repeat_mask;
+    uint16_t route_queue;
+    uint32_t batchcount;     /* accept verdicts given together, at most (1: one by one) */
 };
 
 #define NFQ_DEFAULT_MAXLEN 4096

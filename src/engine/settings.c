@@ -145,7 +145,8 @@ static int load_app_layer(struct settings *s, const struct conf *c, char *err, s
     return 0;
 }
 
-/* nfq: { fail-open, queue-maxlen, snaplen } */
+/* nfq: { mode, repeat-mark, repeat-mask, route-queue, fail-open, queue-maxlen, snaplen,
+ *        batchcount } */
 static int load_nfq(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
     struct nfq_config *q = &s->nfq;
@@ -156,6 +157,24 @@ static int load_nfq(struct settings *s, const struct conf *c, char *err, size_t 
     q->maxlen = (uint32_t)v;
     CHECK(conf_get_int(c, "nfq.snaplen", NFQ_DEFAULT_SNAPLEN, 64, 65535, &v, err, errlen));
     q->snaplen = (uint32_t)v;
+    const char *mode;
+    conf_get_str(c, "nfq.mode", "accept", &mode);
+    if (strcmp(mode, "accept") == 0)
+        q->mode = NFQ_MODE_ACCEPT;
+    else if (strcmp(mode, "repeat") == 0)
+        q->mode = NFQ_MODE_REPEAT;
+    else if (strcmp(mode, "route") == 0)
+        q->mode = NFQ_MODE_ROUTE;
+    else
+        return range_error(c, "nfq.mode", "expected accept, repeat or route", err, errlen);
+    CHECK(conf_get_int(c, "nfq.repeat-mark", 1, 0, UINT32_MAX, &v, err, errlen));
+    q->repeat_mark = (uint32_t)v;
+    CHECK(conf_get_int(c, "nfq.repeat-mask", 1, 0, UINT32_MAX, &v, err, errlen));
+    q->repeat_mask = (uint32_t)v;
+    CHECK(conf_get_int(c, "nfq.route-queue", 2, 0, 65535, &v, err, errlen));
+    q->route_queue = (uint16_t)v;
+    CHECK(conf_get_int(c, "nfq.batchcount", 20, 1, 1000, &v, err, errlen));
+    q->batchcount = (uint32_t)v;
     return 0;
 }
 

@@ -672,7 +672,21 @@ static void test_settings_stream(void **state)
     assert_true(s.nfq.fail_open);
     assert_int_equal(s.nfq.maxlen, 1000);
     assert_int_equal(s.nfq.snaplen, NFQ_DEFAULT_SNAPLEN);
+    assert_int_equal(s.nfq.mode, NFQ_MODE_ACCEPT);
+    assert_int_equal(s.nfq.batchcount, 20);
     settings_release(&s);
+    assert_int_equal(settings_from("nfq:\n  mode: repeat\n  repeat-mark: 4\n  repeat-mask: 12\n"
+                                   "  batchcount: 1\n", &s, NULL, err), 0);
+    assert_int_equal(s.nfq.mode, NFQ_MODE_REPEAT);
+    assert_int_equal(s.nfq.repeat_mark, 4);
+    assert_int_equal(s.nfq.repeat_mask, 12);
+    assert_int_equal(s.nfq.batchcount, 1);
+    settings_release(&s);
+    assert_int_equal(settings_from("nfq:\n  mode: route\n  route-queue: 7\n", &s, NULL, err), 0);
+    assert_int_equal(s.nfq.mode, NFQ_MODE_ROUTE);
+    assert_int_equal(s.nfq.route_queue, 7);
+    settings_release(&s);
+    settings_fail("nfq:\n  mode: bounce\n", "caracal.yaml:2: nfq.mode: expected accept, repeat or route");
     settings_fail("nfq:\n  queue-maxlen: 0\n", "caracal.yaml:2: nfq.queue-maxlen");
     /* app layer */
     assert_int_equal(settings_from("app-layer:\n  protocols:\n    http:\n      enabled: no\n"
