@@ -318,10 +318,55 @@ static void send_rst4(int fd, const uint8_t *src, const uint8_t *dst, uint16_t s
     sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to);
 }
 
-/* reject: a TCP reset to both ends (IPv4). Other packets are only dropped. */
+/* An ICMP destination unreachable (code) to the sender of p, as if from its
+ * destination, quoting p's IP header and the first 8 bytes after it. */
+static void send_unreach4(int fd, const struct packet *p, uint8_t code)
+{
+    uint32_t ihl = (uint32_t)(p->data[p->l3_off] & 0x0f) * 4;
+    uint32_t quote = ihl + 8;
+    if (p->l3_off + quote > p->caplen)
+        quote = p->caplen - p->l3_off;
+    uint8_t pkt[20 + 8 + 60 + 8];
+    uint32_t len = 20 + 8 + quote;
+    if (len > sizeof pkt)
+        return;
+    memset(pkt, 0, 28);
+    pkt[0] = 0x45;
+    pkt[2] = (uint8_t)(len >> 8);
+    pkt[3] = (uint8_t)len;
+    pkt[8] = 64;
+    pkt[9] = 1;
+    memcpy(pkt + 12, p->dst.b, 4);
+    memcpy(pkt + 16, p->src.b, 4);
+    uint16_t ic = csum_fold(csum_add(0, pkt, 20));
+    pkt[10] = (uint8_t)(ic >> 8);
+    pkt[11] = (uint8_t)ic;
+    uint8_t *icmp = pkt + 20;
+    icmp[0] = 3; /* destination unreachable */
+    icmp[1] = code;
+    memcpy(icmp + 8, p->data + p->l3_off, quote);
+    uint16_t cc = csum_fold(csum_add(0, icmp, 8 + quote));
+    icmp[2] = (uint8_t)(cc >> 8);
+    icmp[3] = (uint8_t)cc;
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    memcpy(&to.sin_addr, p->src.b, 4);
+    sendto(fd, pkt, len, 0, (struct sockaddr *)&to, sizeof to);
+}
+
+/* reject: a TCP reset to both ends; for UDP an ICMP port unreachable to the
+ * sender, for other protocols an ICMP "administratively prohibited" (IPv4).
+ * Over IPv6 the packet is only dropped. */
 static void send_reject(struct worker *w, const struct packet *p)
 {
-    if (w->raw4 < 0 || p->ip_ver != 4 || p->proto != 6 || (p->tcp.flags & TCP_RST))
+    if (w->raw4 < 0 || p->ip_ver != 4)
+        return;
+    if (p->proto == 1 && p->icmp.type != 8)
+        return; /* never answer an ICMP error (or reply) with one */
+    if (p->proto != 6) {
+        send_unreach4(w->raw4, p, p->proto == 17 ? 3 : 13);
+        return;
+    }
+    if (p->tcp.flags & TCP_RST)
         return;
     uint32_t next = p->tcp.seq + p->payload_len + ((p->tcp.flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
     /* to the sender: as if from the receiver, acknowledging what it sent */

@@ -15,6 +15,7 @@
 #   c  the dropped flow stays dropped: its retransmissions are dropped too
 #      (final stats ips.blocked >= 2) and the server never saw the request
 #   d  /reset.txt is rejected: curl fails fast with a reset (exit 56 or 52),
+#      (d5: a UDP datagram to a reject rule gets an ICMP port unreachable)
 #      never reaches the server, the server's end of the connection is reset
 #      too (RST to both ends), alert sid 9100002 "blocked"
 #   e  after caracal stops (SIGTERM), with the rule still in place, traffic
@@ -447,6 +448,29 @@ fi
 # http.server also prints a ConnectionResetError traceback when its side got the RST.
 if tail -c +"$((off_d + 1))" "$srv_log" | grep -q 'ConnectionResetError'; then
     info "server log: ConnectionResetError (the server end saw the reset)"
+fi
+
+# d5. reject on UDP: the sender gets an ICMP port unreachable, which a
+# connected UDP socket reports as "connection refused" on its next receive.
+udp_res=$(ip netns exec "$NS_C" python3 - "$SRV_IP" <<'PY' 2>&1
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], 9999))
+s.send(b"REJECTME please")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+PY
+)
+if [ "$udp_res" = refused ]; then
+    pass d5 "UDP datagram rejected: the sender got an ICMP port unreachable"
+else
+    fail d5 "UDP datagram to a reject rule: expected an ICMP port unreachable, got '$udp_res'"
 fi
 
 # f (first half). The sensor is bound and idle: nothing may wait for a verdict.
