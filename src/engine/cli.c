@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
           "  -q N|A:B             inline: take packets from NFQUEUE queue N (repeatable, or a range;\n"
           "                       one thread per queue) and give each a verdict\n"
           "  -i IFACE             live capture on IFACE (libpcap; filter: pcap.bpf-filter)\n"
+          "  --af-packet[=IFACE]  live capture with AF_PACKET TPACKET_V3 and fanout: one\n"
+          "                       capture thread per worker (--runmode workers)\n"
           "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
           "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
           "  -k none|all          checksum validation (default all)\n"
@@ -141,9 +143,17 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             o->iface = optarg;
             break;
         case OPT_AF_PACKET:
-            snprintf(err, errlen, "--af-packet: AF_PACKET fanout is not available in this "
-                     "version; use -i IFACE (libpcap)");
-            return -1;
+            /* --af-packet=IFACE, or --af-packet with -i IFACE */
+            o->af_packet = true;
+            if (optarg != NULL) {
+                if (o->iface != NULL && strcmp(o->iface, optarg) != 0) {
+                    snprintf(err, errlen, "--af-packet=%s and -i %s name two interfaces", optarg,
+                             o->iface);
+                    return -1;
+                }
+                o->iface = optarg;
+            }
+            break;
         case OPT_LIST_KEYWORDS:
             o->list_keywords = true;
             break;

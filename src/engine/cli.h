@@ -14,7 +14,8 @@ struct options {
     int nfq_queue;                /* the first -q queue, -1 when not given */
     uint16_t nfq_queues[64];      /* -q N (repeatable) or -q A:B */
     unsigned nnfq_queues;
-    const char *iface;            /* -i IFACE */
+    const char *iface;            /* -i IFACE (or --af-packet=IFACE) */
+    bool af_packet;               /* --af-packet */
     const char *config_file;      /* -c */
     const char *log_dir;          /* -l */
     const char *checksum;         /* -k none|all */

@@ -198,6 +198,10 @@ int main(int argc, char **argv)
         detect_list_keywords(stdout);
         return EXIT_SUCCESS;
     }
+    if (o.af_packet && o.iface == NULL) {
+        fprintf(stderr, "caracal: --af-packet needs an interface: --af-packet=IFACE or -i IFACE\n");
+        return EXIT_FAILURE;
+    }
     int sources = (o.read_path != NULL) + (o.nfq_queue >= 0) + (o.iface != NULL);
     if (!o.test_mode && sources == 0) {
         fprintf(stderr, "caracal: nothing to do: give -r FILE|DIR, -i IFACE, -q QUEUE, or -T "
@@ -302,6 +306,8 @@ int main(int argc, char **argv)
         memcpy(s.nfq_queues, o.nfq_queues, sizeof s.nfq_queues);
         s.nnfq_queues = o.nnfq_queues;
         rc = runmode_run_nfq(&s, &ro, &run);
+    } else if (o.af_packet) {
+        rc = runmode_run_afpacket(&s, &ro, &run);
     } else {
         rc = runmode_run_pcap(&s, &ro, &run);
     }

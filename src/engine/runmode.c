@@ -1,5 +1,6 @@
 #include "engine/runmode.h"
 
+#include "capture/afpacket.h"
 #include "capture/nfq.h"
 
 #include <pthread.h>
@@ -449,47 +450,37 @@ out:
     return rc;
 }
 
-/* ---- Inline on NFQUEUE ------------------------------------------------------------ */
+/* ---- Threads that capture for themselves: NFQUEUE, AF_PACKET ---------------------- */
 
-/* One queue: its thread, its worker (the parent's wt[i].w) and its own
- * reader state (decoder, defragmentation), in a run of its own. */
-struct nfq_thread {
+/* One capture thread: its worker (the parent's wt[i].w), its own reader
+ * state (decoder, defragmentation) in a run of its own, and its source. */
+struct live_thread {
     struct run *sub;
-    struct nfq_config cfg;
-    struct nfq_counters nc;
     pthread_t tid;
     int rc;
+    struct nfq_config nfq;          /* NFQUEUE */
+    struct nfq_counters nc;
+    struct afp_socket *afp;         /* AF_PACKET */
 };
 
-static int nfq_packet(void *ctx, const struct capture_pkt *cp)
-{
-    struct run *r = ctx;
-    r->verdict = VERDICT_ACCEPT;
-    __atomic_add_fetch(&r->prog.pkts, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&r->prog.bytes, cp->caplen, __ATOMIC_RELAXED);
-    reader_packet(r, cp);
-    return r->verdict;
-}
+struct live_source {
+    bool inline_mode;
+    /* Opens thread i's source; -1 on error (logged). */
+    int (*open)(struct live_thread *t, unsigned i, const struct settings *s,
+                const struct run_options *o);
+    void *(*main)(void *arg);       /* the thread: capture until runmode_stop */
+    /* After the thread ended: counters, closing. */
+    void (*close)(struct live_thread *t);
+};
 
-static void *nfq_thread_main(void *arg)
+static int run_live(const struct settings *s, const struct run_options *o,
+                    struct run_report *rep, unsigned n, const struct live_source *src)
 {
-    struct nfq_thread *t = arg;
-    t->rc = capture_nfq_run(&t->cfg, nfq_packet, t->sub, &runmode_stop, &t->nc);
-    if (t->rc < 0)
-        runmode_stop = 1; /* one queue failed: stop them all */
-    worker_finish(t->sub->single, &t->sub->last_ts);
-    return NULL;
-}
-
-int runmode_run_nfq(const struct settings *s, const struct run_options *o,
-                    struct run_report *rep)
-{
-    unsigned nq = s->nnfq_queues ? s->nnfq_queues : 1;
     struct run *r = calloc(1, sizeof *r);
-    struct nfq_thread *qt = calloc(nq, sizeof *qt);
-    if (r == NULL || qt == NULL) {
+    struct live_thread *lt = calloc(n, sizeof *lt);
+    if (r == NULL || lt == NULL) {
         free(r);
-        free(qt);
+        free(lt);
         return -1;
     }
     memset(rep, 0, sizeof *rep);
@@ -498,7 +489,6 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     pthread_mutex_init(&r->mgmt_lock, NULL);
     pthread_cond_init(&r->mgmt_cond, NULL);
-    r->progress_line = false;
     int rc = -1;
     unsigned started = 0;
     char err[512];
@@ -518,19 +508,20 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
     }
     r->out.eve = r->sink;
     r->out.de = o->de;
-    /* The parent keeps the workers (for stats); each queue runs its own reader. */
-    r->nworkers = nq;
-    r->wt = calloc(nq, sizeof *r->wt);
+    /* The parent keeps the workers (for stats); each thread runs its own reader. */
+    r->nworkers = n;
+    r->wt = calloc(n, sizeof *r->wt);
     if (r->wt == NULL)
         goto out;
-    for (unsigned i = 0; i < nq; i++) {
-        if (worker_init(&r->wt[i].w, i, nq, s, &r->out) < 0)
+    for (unsigned i = 0; i < n; i++) {
+        if (worker_init(&r->wt[i].w, i, n, s, &r->out) < 0)
             goto out;
-        worker_set_inline(&r->wt[i].w);
+        if (src->inline_mode)
+            worker_set_inline(&r->wt[i].w);
         struct run *sub = calloc(1, sizeof *sub);
         if (sub == NULL)
             goto out;
-        qt[i].sub = sub;
+        lt[i].sub = sub;
         sub->s = s;
         sub->dc.cfg = s->decode;
         sub->dc.stats = &r->wt[i].w.stats;
@@ -542,33 +533,22 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
             log_error("cannot set up IP defragmentation");
             goto out;
         }
-        qt[i].cfg = s->nfq;
-        qt[i].cfg.queue = s->nnfq_queues ? s->nfq_queues[i] : s->nfq.queue;
+        if (src->open(&lt[i], i, s, o) < 0)
+            goto out;
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
-    for (; started < nq; started++)
-        if (pthread_create(&qt[started].tid, NULL, nfq_thread_main, &qt[started]) != 0)
+    for (; started < n; started++)
+        if (pthread_create(&lt[started].tid, NULL, src->main, &lt[started]) != 0)
             break;
-    rc = 0;
+    rc = started < n ? -1 : 0;
     for (unsigned i = 0; i < started; i++) {
-        pthread_join(qt[i].tid, NULL);
-        if (qt[i].rc < 0)
+        pthread_join(lt[i].tid, NULL);
+        if (lt[i].rc < 0)
             rc = -1;
-        struct nfq_counters *nc = &qt[i].nc;
-        log_info("nfqueue: queue %u: %llu packets, %llu accepted, %llu dropped; verdict "
-                 "latency p50 %.0f us, p99 %.0f us", qt[i].cfg.queue,
-                 (unsigned long long)nc->pkts, (unsigned long long)nc->accepted,
-                 (unsigned long long)nc->dropped, nfq_latency_quantile(nc, 0.5),
-                 nfq_latency_quantile(nc, 0.99));
-        if (nc->verdict_errors || nc->recv_overruns)
-            log_warn("nfqueue: queue %u: %llu verdicts refused by the kernel, %llu receive "
-                     "overruns", qt[i].cfg.queue, (unsigned long long)nc->verdict_errors,
-                     (unsigned long long)nc->recv_overruns);
-        r->prog.pkts += qt[i].sub->prog.pkts;
-        r->prog.bytes += qt[i].sub->prog.bytes;
+        src->close(&lt[i]);
+        r->prog.pkts += lt[i].sub->prog.pkts;
+        r->prog.bytes += lt[i].sub->prog.bytes;
     }
-    if (started < nq)
-        rc = -1;
     pthread_mutex_lock(&r->mgmt_lock);
     r->mgmt_quit = true;
     pthread_cond_signal(&r->mgmt_cond);
@@ -587,29 +567,135 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
         rep->eve_events = r->sink->events;
         memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
     }
-    if (nq == 1)
-        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u", qt[0].cfg.queue);
-    else
-        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u-%u (%u queues)",
-                 qt[0].cfg.queue, qt[nq - 1].cfg.queue, nq);
-    rep->source = rep->source_buf;
 out:
-    for (unsigned i = 0; i < nq; i++) {
-        if (qt[i].sub) {
-            defrag_free(qt[i].sub->defrag);
-            free(qt[i].sub);
+    for (unsigned i = 0; i < n; i++) {
+        if (i >= started && src->close)
+            src->close(&lt[i]); /* opened but never run */
+        if (lt[i].sub) {
+            defrag_free(lt[i].sub->defrag);
+            free(lt[i].sub);
         }
     }
     if (r->wt) {
-        for (unsigned i = 0; i < nq; i++)
+        for (unsigned i = 0; i < n; i++)
             worker_destroy(&r->wt[i].w);
         free(r->wt);
     }
-    free(qt);
+    free(lt);
     eve_sink_close(r->sink);
     fastlog_close(r->out.fast);
     pthread_mutex_destroy(&r->mgmt_lock);
     pthread_cond_destroy(&r->mgmt_cond);
     free(r);
+    return rc;
+}
+
+/* The reader's part for a packet of a capture thread. */
+static int live_packet(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    r->verdict = VERDICT_ACCEPT;
+    __atomic_add_fetch(&r->prog.pkts, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&r->prog.bytes, cp->caplen, __ATOMIC_RELAXED);
+    reader_packet(r, cp);
+    return r->verdict;
+}
+
+/* ---- NFQUEUE ---------------------------------------------------------------------- */
+
+static int nfq_open(struct live_thread *t, unsigned i, const struct settings *s,
+                    const struct run_options *o)
+{
+    (void)o;
+    t->nfq = s->nfq;
+    t->nfq.queue = s->nnfq_queues ? s->nfq_queues[i] : s->nfq.queue;
+    return 0;
+}
+
+static void *nfq_thread_main(void *arg)
+{
+    struct live_thread *t = arg;
+    t->rc = capture_nfq_run(&t->nfq, live_packet, t->sub, &runmode_stop, &t->nc);
+    if (t->rc < 0)
+        runmode_stop = 1; /* one queue failed: stop them all */
+    worker_finish(t->sub->single, &t->sub->last_ts);
+    return NULL;
+}
+
+static void nfq_close_thread(struct live_thread *t)
+{
+    const struct nfq_counters *nc = &t->nc;
+    if (nc->pkts == 0 && t->rc == 0 && t->tid == 0)
+        return;
+    log_info("nfqueue: queue %u: %llu packets, %llu accepted, %llu dropped; verdict "
+             "latency p50 %.0f us, p99 %.0f us", t->nfq.queue,
+             (unsigned long long)nc->pkts, (unsigned long long)nc->accepted,
+             (unsigned long long)nc->dropped, nfq_latency_quantile(nc, 0.5),
+             nfq_latency_quantile(nc, 0.99));
+    if (nc->verdict_errors || nc->recv_overruns)
+        log_warn("nfqueue: queue %u: %llu verdicts refused by the kernel, %llu receive "
+                 "overruns", t->nfq.queue, (unsigned long long)nc->verdict_errors,
+                 (unsigned long long)nc->recv_overruns);
+}
+
+int runmode_run_nfq(const struct settings *s, const struct run_options *o,
+                    struct run_report *rep)
+{
+    static const struct live_source src = { true, nfq_open, nfq_thread_main,
+                                            nfq_close_thread };
+    unsigned nq = s->nnfq_queues ? s->nnfq_queues : 1;
+    int rc = run_live(s, o, rep, nq, &src);
+    uint16_t first = s->nnfq_queues ? s->nfq_queues[0] : s->nfq.queue;
+    if (nq == 1)
+        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u", first);
+    else
+        snprintf(rep->source_buf, sizeof rep->source_buf, "NFQUEUE %u.. (%u queues)", first,
+                 nq);
+    rep->source = rep->source_buf;
+    return rc;
+}
+
+/* ---- AF_PACKET -------------------------------------------------------------------- */
+
+static int afp_open_thread(struct live_thread *t, unsigned i, const struct settings *s,
+                           const struct run_options *o)
+{
+    (void)i;
+    (void)s;
+    /* one fanout group per sensor: the pid keeps two sensors apart */
+    t->afp = afp_open(o->iface, (uint16_t)(getpid() & 0xffff), 1 << 20, 32);
+    return t->afp ? 0 : -1;
+}
+
+static void *afp_thread_main(void *arg)
+{
+    struct live_thread *t = arg;
+    afp_run(t->afp, live_packet, t->sub, &runmode_stop);
+    worker_finish(t->sub->single, &t->sub->last_ts);
+    return NULL;
+}
+
+static void afp_close_thread(struct live_thread *t)
+{
+    if (t->afp == NULL)
+        return;
+    struct capture_live_stats ks;
+    afp_stats(t->afp, &ks);
+    struct stats *st = &t->sub->single->stats;
+    stats_add(st, STAT_CAPTURE_KERNEL_PACKETS, ks.packets);
+    stats_add(st, STAT_CAPTURE_KERNEL_DROPS, ks.drops);
+    afp_close(t->afp);
+    t->afp = NULL;
+}
+
+int runmode_run_afpacket(const struct settings *s, const struct run_options *o,
+                         struct run_report *rep)
+{
+    static const struct live_source src = { false, afp_open_thread, afp_thread_main,
+                                            afp_close_thread };
+    unsigned n = s->runmode == RUNMODE_WORKERS ? s->workers : 1;
+    int rc = run_live(s, o, rep, n, &src);
+    snprintf(rep->source_buf, sizeof rep->source_buf, "af-packet %s (%u threads)", o->iface, n);
+    rep->source = rep->source_buf;
     return rc;
 }

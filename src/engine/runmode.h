@@ -48,5 +48,9 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
  * the calling thread, until runmode_stop. */
 int runmode_run_nfq(const struct settings *s, const struct run_options *o,
                     struct run_report *rep);
+/* Live capture on o->iface with AF_PACKET fanout: one capture-and-inspect
+ * thread per worker (s->workers in workers runmode), until runmode_stop. */
+int runmode_run_afpacket(const struct settings *s, const struct run_options *o,
+                         struct run_report *rep);
 
 #endif

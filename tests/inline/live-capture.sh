@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Live capture (-i IFACE, libpcap) on a veth in a network namespace:
+# Live capture on a veth in a network namespace, with libpcap (-i IFACE,
+# single runmode) and with AF_PACKET fanout (--af-packet, two threads):
 #
 #   client ns (198.18.3.2) --veth-- server ns (198.18.3.1, python3 http.server)
 #
@@ -50,35 +51,40 @@ echo "allowed content" >"$work/www/allowed.txt"
 (cd "$work/www" && exec ip netns exec "$ns_s" python3 -m http.server 8080 --bind 198.18.3.1) \
     >"$work/http.log" 2>&1 &
 pids+=($!)
-ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" --runmode single \
-    -i "ls$$" -S "$here/inline.rules" -l "$work/log" >"$work/caracal.out" 2>&1 &
-cpid=$!
-pids+=($cpid)
-for _ in $(seq 1 50); do
-    grep -q "capturing" "$work/caracal.out" 2>/dev/null && break
-    sleep 0.1
-done
-sleep 0.5 # the HTTP server too
-
 fails=0
 check() { # check NAME CONDITION-RESULT(0/1) MESSAGE
     if [ "$2" = 0 ]; then echo "PASS $1: $3"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
-body=$(ip netns exec "$ns_c" curl -s -m 5 http://198.18.3.1:8080/allowed.txt)
-[ "$body" = "allowed content" ]; check fetch $? "curl got the file through the captured link"
-sleep 0.5
-kill -INT "$cpid"
-rc=0
-wait "$cpid" || rc=$?
-[ "$rc" = 0 ]; check exit $? "caracal exited $rc on SIGINT"
-
-python3 - "$work/log/eve.json" <<'PY'
+# run_case LABEL CARACAL-ARGS...: capture one HTTP fetch, check what was logged
+run_case() {
+    local label=$1; shift
+    local log="$work/log-$label" out="$work/caracal-$label.out"
+    mkdir -p "$log"
+    echo "== $label: caracal $*"
+    ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
+        -S "$here/inline.rules" -l "$log" >"$out" 2>&1 &
+    local cpid=$!
+    pids+=($cpid)
+    for _ in $(seq 1 50); do
+        grep -q "capturing\|af-packet\|nfqueue" "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+    sleep 1 # the HTTP server, and the capture threads
+    local body rc=0
+    body=$(ip netns exec "$ns_c" curl -s -m 5 http://198.18.3.1:8080/allowed.txt)
+    [ "$body" = "allowed content" ]; check "$label/fetch" $? "curl got the file through the captured link"
+    sleep 0.5
+    kill -INT "$cpid"
+    wait "$cpid" || rc=$?
+    [ "$rc" = 0 ]; check "$label/exit" $? "caracal exited $rc on SIGINT"
+    python3 - "$log/eve.json" "$label" <<'PY'
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
+label = sys.argv[2]
 fails = 0
 def check(name, ok, msg):
     global fails
-    print("%s %s: %s" % ("PASS" if ok else "FAIL", name, msg))
+    print("%s %s/%s: %s" % ("PASS" if ok else "FAIL", label, name, msg))
     fails += 0 if ok else 1
 alerts = [e for e in evs if e["event_type"] == "alert" and e["alert"]["signature_id"] == 9100003]
 check("alert", len(alerts) == 1 and alerts[0].get("app_proto") == "http" and
@@ -97,9 +103,11 @@ check("stats", st.get("capture", {}).get("kernel_packets", 0) > 0 and st.get("de
       (st.get("capture", {}).get("kernel_packets"), st.get("decoder", {}).get("pkts")))
 sys.exit(1 if fails else 0)
 PY
-[ $? = 0 ] || fails=$((fails + 1))
-if [ $fails -ne 0 ]; then
-    echo "--- caracal output"; tail -20 "$work/caracal.out"
-fi
+    [ $? = 0 ] || { fails=$((fails + 1)); tail -20 "$out"; }
+}
+run_case libpcap --runmode single -i "ls$$"
+# AF_PACKET with a fanout group of two capture threads: both directions of
+# the connection must meet in one of them
+run_case af-packet --runmode workers --set threading.worker-threads=2 --af-packet="ls$$"
 echo "$([ $fails = 0 ] && echo 1 || echo 0) passed, $([ $fails = 0 ] && echo 0 || echo 1) failed"
 exit $([ $fails = 0 ] && echo 0 || echo 1)

@@ -1,0 +1,26 @@
+/*
+ * Live capture with AF_PACKET TPACKET_V3 rings and a fanout group: each
+ * worker thread has its own socket and ring, and the kernel spreads the
+ * packets over them by flow hash (both directions of a flow to the same
+ * socket; fragments defragmented first), as Suricata's af-packet does.
+ */
+#ifndef CARACAL_CAPTURE_AFPACKET_H
+#define CARACAL_CAPTURE_AFPACKET_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+
+struct afp_socket; /* one member of the fanout group, opaque */
+
+/* Opens a member of fanout group `group` on iface; NULL on error (logged). */
+struct afp_socket *afp_open(const char *iface, uint16_t group, uint32_t block_size,
+                            uint32_t blocks);
+/* Reads packets until *stop, calling cb for each; then returns. */
+void afp_run(struct afp_socket *s, capture_cb cb, void *ctx, volatile sig_atomic_t *stop);
+/* Kernel counters of this socket (packets, drops) since the last call. */
+void afp_stats(struct afp_socket *s, struct capture_live_stats *ks);
+void afp_close(struct afp_socket *s);
+
+#endif
