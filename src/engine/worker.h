@@ -39,7 +39,7 @@ struct worker {
      * capture/nfq.h), and the raw socket that sends rejects' resets. */
     bool inline_mode;
     int verdict;
-    int raw4;
+    int raw4, raw6;
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
 };
