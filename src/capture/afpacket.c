@@ -47,7 +47,9 @@ struct afp_socket *afp_open(const char *iface, uint16_t group, uint32_t block_si
     unsigned ifindex = if_nametoindex(iface);
     struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
                               .sll_ifindex = (int)ifindex };
-    int fanout = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    uint32_t fanout_arg = group | ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    int fanout;
+    memcpy(&fanout, &fanout_arg, sizeof fanout); /* the kernel reads the bits */
     if (ifindex == 0) {
         log_error("af-packet: no interface %s", iface);
         goto fail;
