@@ -12,7 +12,8 @@
 # forwarded. RULES defaults to every ET Open file in ../shared (else
 # rules/demo.rules). Needs root, ip netns, iptables with NFQUEUE, python3,
 # curl; prints "skipped" and exits 0 otherwise (it is a measurement).
-# Environment: DURATION (seconds per request run, default 10).
+# Environment: DURATION (seconds per request run, default 10), BENCH_INLINE_ARGS
+# (extra caracal arguments, e.g. "--set stream.enabled=no").
 set -u
 bin=${1:?usage: bench-inline.sh CARACAL [RULES]}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -109,7 +110,7 @@ read -r base_rps base_mbit < <(measure)
 ip netns exec $r iptables -A FORWARD -j NFQUEUE --queue-num 0 || skip "iptables NFQUEUE unavailable"
 mkdir -p "$work/log"
 ip netns exec $r "$bin" -c "$top/etc/caracal.yaml" \
-    -q 0 -S "$work/rules" -l "$work/log" --set detect.sgh-mpm-caching-path="$work/hs" \
+    -q 0 -S "$work/rules" -l "$work/log" --set detect.sgh-mpm-caching-path="$work/hs" ${BENCH_INLINE_ARGS:-} \
     >"$work/caracal.out" 2>&1 &
 cpid=$!
 pids+=($cpid)
