@@ -68,7 +68,9 @@ done
 
 mkdir -p "$work/www"
 echo "hello" >"$work/www/small.txt"
-head -c $((256 << 20)) /dev/zero >"$work/www/big.bin"
+# random bytes: long runs of zeros would hit the many binary fast patterns of
+# ET rules on every segment, which real bulk data (compressed, encrypted) does not
+head -c $((256 << 20)) /dev/urandom >"$work/www/big.bin"
 (cd "$work/www" && exec ip netns exec $s python3 -m http.server 8080 --bind 198.18.6.2) \
     >/dev/null 2>&1 &
 pids+=($!)

@@ -21,18 +21,26 @@ struct nfq_run {
     void *ctx;
     struct nfq_counters *c;
     bool draining;          /* stopping: accept without inspection */
-    /* Batched accept verdicts (nfq.batchcount): the highest id not yet given. */
+    /* Batched accept verdicts (nfq.batchcount): the highest id not yet
+     * given, and when each held packet arrived (its latency ends at the flush). */
     uint32_t batch_id;
     uint32_t batched;
+    double batch_t0[1000];
 };
 
 /* Gives the accept verdicts held back for a batch. */
+static double now_us(void);
+static void latency_add(struct nfq_counters *c, double us);
+
 static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
 {
     if (run->batched == 0)
         return;
     if (nfq_set_verdict_batch(qh, run->batch_id, NF_ACCEPT) < 0)
         run->c->verdict_errors++;
+    double t = now_us();
+    for (uint32_t i = 0; i < run->batched; i++)
+        latency_add(run->c, t - run->batch_t0[i]);
     run->batched = 0;
 }
 
@@ -118,9 +126,10 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
         if (run->cfg->batchcount > 1 && run->cfg->mode == NFQ_MODE_ACCEPT) {
             /* held back: one message gives every id up to the last one */
             run->batch_id = id;
+            run->batch_t0[run->batched] = t0;
             if (++run->batched >= run->cfg->batchcount)
                 batch_flush(qh, run);
-            rc = 0;
+            return 0; /* its latency is counted at the flush */
         } else {
             rc = accept_verdict(run->cfg, qh, id);
         }
@@ -139,7 +148,7 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
                     volatile sig_atomic_t *stop, struct nfq_counters *counters)
 {
     memset(counters, 0, sizeof *counters);
-    struct nfq_run run = { cfg, cb, ctx, counters, false, 0, 0 };
+    struct nfq_run run = { .cfg = cfg, .cb = cb, .ctx = ctx, .c = counters };
     struct nfq_handle *h = nfq_open();
     if (h == NULL) {
         log_error("nfqueue: cannot open a netlink handle: %s (root or CAP_NET_ADMIN needed)",

@@ -173,7 +173,7 @@ static int load_nfq(struct settings *s, const struct conf *c, char *err, size_t 
     q->repeat_mask = (uint32_t)v;
     CHECK(conf_get_int(c, "nfq.route-queue", 2, 0, 65535, &v, err, errlen));
     q->route_queue = (uint16_t)v;
-    CHECK(conf_get_int(c, "nfq.batchcount", 20, 1, 1000, &v, err, errlen));
+    CHECK(conf_get_int(c, "nfq.batchcount", 1, 1, 1000, &v, err, errlen));
     q->batchcount = (uint32_t)v;
     return 0;
 }

@@ -673,7 +673,7 @@ static void test_settings_stream(void **state)
     assert_int_equal(s.nfq.maxlen, 1000);
     assert_int_equal(s.nfq.snaplen, NFQ_DEFAULT_SNAPLEN);
     assert_int_equal(s.nfq.mode, NFQ_MODE_ACCEPT);
-    assert_int_equal(s.nfq.batchcount, 20);
+    assert_int_equal(s.nfq.batchcount, 1);
     settings_release(&s);
     assert_int_equal(settings_from("nfq:\n  mode: repeat\n  repeat-mark: 4\n  repeat-mask: 12\n"
                                    "  batchcount: 1\n", &s, NULL, err), 0);
