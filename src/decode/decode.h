@@ -135,4 +135,9 @@ static inline bool packet_has_event(const struct packet *p, int ev)
 /* Formats an address as text (IPv4 dotted or IPv6 with :: compression). */
 void decode_addr_str(int ip_ver, const struct ip_addr *a, char *buf, unsigned len);
 
+/* Internet checksum (RFC 1071): add bytes to a running sum, then fold and
+ * complement it. The decoders check with them; rejects build with them. */
+uint32_t csum_partial(const uint8_t *data, uint32_t len, uint32_t sum);
+uint16_t csum_fold(uint32_t sum);
+
 #endif

@@ -21,9 +21,6 @@ bool decode_gre(struct decode_ctx *dc, struct packet *p, uint32_t off, uint32_t 
 /* Sends a tunnelled IP packet (proto 4 or 41) back through the IP decoders. */
 bool decode_ip_tunnel(struct decode_ctx *dc, struct packet *p, int inner_ver, uint32_t off, uint32_t len, unsigned depth);
 
-/* Internet checksum helpers (RFC 1071). */
-uint32_t csum_partial(const uint8_t *data, uint32_t len, uint32_t sum);
-uint16_t csum_fold(uint32_t sum);
 /* Pseudo-header sum for the packet's current addresses. */
 uint32_t csum_pseudo(const struct packet *p, uint8_t proto, uint32_t l4len);
 

@@ -1,15 +1,8 @@
 #include "engine/worker.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "capture/nfq.h"
-
-#include "util/log.h"
 #include "util/timefmt.h"
 
 static void write_app_events(struct worker *w, struct flow *f, const struct timeval *ts,
@@ -39,8 +32,7 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
 {
     memset(w, 0, sizeof *w);
     w->id = id;
-    w->raw4 = -1;
-    w->raw6 = -1;
+    w->reject.raw4 = w->reject.raw6 = -1;
     struct flow_config fc = s->flow;
     fc.memcap = s->flow.memcap / (nworkers ? nworkers : 1);
     fc.hash_size = s->flow.hash_size / (nworkers ? nworkers : 1);
@@ -266,198 +258,6 @@ static void write_drop(struct worker *w, const struct packet *p, const struct fl
     json_decref(ev);
 }
 
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *d, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)d[i] << 8 | d[i + 1];
-    if (n & 1)
-        sum += (uint32_t)d[n - 1] << 8;
-    return sum;
-}
-
-/* Sends an IPv4 TCP reset from src to dst (addresses and ports as given). */
-static void send_rst4(int fd, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
-                      uint32_t seq, uint32_t ack, bool with_ack)
-{
-    uint8_t pkt[40];
-    memset(pkt, 0, sizeof pkt);
-    pkt[0] = 0x45;
-    pkt[3] = 40;
-    pkt[8] = 64;
-    pkt[9] = 6;
-    memcpy(pkt + 12, src, 4);
-    memcpy(pkt + 16, dst, 4);
-    uint16_t ic = csum_fold(csum_add(0, pkt, 20));
-    pkt[10] = (uint8_t)(ic >> 8);
-    pkt[11] = (uint8_t)ic;
-    uint8_t *t = pkt + 20;
-    t[0] = (uint8_t)(sp >> 8); t[1] = (uint8_t)sp;
-    t[2] = (uint8_t)(dp >> 8); t[3] = (uint8_t)dp;
-    t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
-    t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16); t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
-    t[12] = 5 << 4;
-    t[13] = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0));
-    uint8_t pseudo[12];
-    memcpy(pseudo, src, 4);
-    memcpy(pseudo + 4, dst, 4);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    pseudo[10] = 0;
-    pseudo[11] = 20;
-    uint16_t tc = csum_fold(csum_add(csum_add(0, pseudo, 12), t, 20));
-    t[16] = (uint8_t)(tc >> 8);
-    t[17] = (uint8_t)tc;
-    struct sockaddr_in to = { .sin_family = AF_INET };
-    memcpy(&to.sin_addr, dst, 4);
-    sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to);
-}
-
-/* An ICMP destination unreachable (code) to the sender of p, as if from its
- * destination, quoting p's IP header and the first 8 bytes after it. */
-static void send_unreach4(int fd, const struct packet *p, uint8_t code)
-{
-    uint32_t ihl = (uint32_t)(p->data[p->l3_off] & 0x0f) * 4;
-    uint32_t quote = ihl + 8;
-    if (p->l3_off + quote > p->caplen)
-        quote = p->caplen - p->l3_off;
-    uint8_t pkt[20 + 8 + 60 + 8];
-    uint32_t len = 20 + 8 + quote;
-    if (len > sizeof pkt)
-        return;
-    memset(pkt, 0, 28);
-    pkt[0] = 0x45;
-    pkt[2] = (uint8_t)(len >> 8);
-    pkt[3] = (uint8_t)len;
-    pkt[8] = 64;
-    pkt[9] = 1;
-    memcpy(pkt + 12, p->dst.b, 4);
-    memcpy(pkt + 16, p->src.b, 4);
-    uint16_t ic = csum_fold(csum_add(0, pkt, 20));
-    pkt[10] = (uint8_t)(ic >> 8);
-    pkt[11] = (uint8_t)ic;
-    uint8_t *icmp = pkt + 20;
-    icmp[0] = 3; /* destination unreachable */
-    icmp[1] = code;
-    memcpy(icmp + 8, p->data + p->l3_off, quote);
-    uint16_t cc = csum_fold(csum_add(0, icmp, 8 + quote));
-    icmp[2] = (uint8_t)(cc >> 8);
-    icmp[3] = (uint8_t)cc;
-    struct sockaddr_in to = { .sin_family = AF_INET };
-    memcpy(&to.sin_addr, p->src.b, 4);
-    sendto(fd, pkt, len, 0, (struct sockaddr *)&to, sizeof to);
-}
-
-/* An IPv6 packet: header (src, dst, next header nh) + body of n bytes, with
- * the upper-layer checksum written at csum_off of the body. */
-static void send6(int fd, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t *body,
-                  uint32_t n, uint32_t csum_off)
-{
-    uint8_t pkt[40 + 1280];
-    if (fd < 0 || n > sizeof pkt - 40)
-        return;
-    memset(pkt, 0, 40);
-    pkt[0] = 0x60;
-    pkt[4] = (uint8_t)(n >> 8);
-    pkt[5] = (uint8_t)n;
-    pkt[6] = nh;
-    pkt[7] = 64;
-    memcpy(pkt + 8, src, 16);
-    memcpy(pkt + 24, dst, 16);
-    body[csum_off] = body[csum_off + 1] = 0;
-    uint8_t pseudo[40];
-    memcpy(pseudo, src, 16);
-    memcpy(pseudo + 16, dst, 16);
-    pseudo[32] = (uint8_t)(n >> 24);
-    pseudo[33] = (uint8_t)(n >> 16);
-    pseudo[34] = (uint8_t)(n >> 8);
-    pseudo[35] = (uint8_t)n;
-    pseudo[36] = pseudo[37] = pseudo[38] = 0;
-    pseudo[39] = nh;
-    uint16_t c = csum_fold(csum_add(csum_add(0, pseudo, 40), body, n));
-    body[csum_off] = (uint8_t)(c >> 8);
-    body[csum_off + 1] = (uint8_t)c;
-    memcpy(pkt + 40, body, n);
-    struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-    memcpy(&to.sin6_addr, dst, 16);
-    sendto(fd, pkt, 40 + n, 0, (struct sockaddr *)&to, sizeof to);
-}
-
-static void send_rst6(int fd, const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp,
-                      uint32_t seq, uint32_t ack, bool with_ack)
-{
-    uint8_t t[20];
-    memset(t, 0, sizeof t);
-    t[0] = (uint8_t)(sp >> 8); t[1] = (uint8_t)sp;
-    t[2] = (uint8_t)(dp >> 8); t[3] = (uint8_t)dp;
-    t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
-    t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16); t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
-    t[12] = 5 << 4;
-    t[13] = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0));
-    send6(fd, src, dst, 6, t, sizeof t, 16);
-}
-
-/* ICMPv6 destination unreachable (code) to the sender of p, quoting as much
- * of p as fits the minimum MTU. */
-static void send_unreach6(int fd, const struct packet *p, uint8_t code)
-{
-    uint8_t body[1232];
-    uint32_t quote = p->caplen - p->l3_off;
-    if (quote > sizeof body - 8)
-        quote = sizeof body - 8;
-    memset(body, 0, 8);
-    body[0] = 1; /* destination unreachable */
-    body[1] = code;
-    memcpy(body + 8, p->data + p->l3_off, quote);
-    send6(fd, p->dst.b, p->src.b, 58, body, 8 + quote, 2);
-}
-
-/* reject: a TCP reset to both ends; for UDP an ICMP port unreachable to the
- * sender, for other protocols an ICMP "administratively prohibited" (ICMPv6
- * over IPv6). */
-static void send_reject(struct worker *w, const struct packet *p)
-{
-    if (p->ip_ver == 6) {
-        if (w->raw6 < 0 || (p->proto == 58 && p->icmp.type != 128))
-            return; /* never answer an ICMPv6 error (or reply) with one */
-        if (p->proto == 6) {
-            if (p->tcp.flags & TCP_RST)
-                return;
-            uint32_t next = p->tcp.seq + p->payload_len +
-                            ((p->tcp.flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
-            send_rst6(w->raw6, p->dst.b, p->src.b, p->dp, p->sp,
-                      (p->tcp.flags & TCP_ACK) ? p->tcp.ack : 0, next, true);
-            send_rst6(w->raw6, p->src.b, p->dst.b, p->sp, p->dp, p->tcp.seq, 0, false);
-        } else {
-            send_unreach6(w->raw6, p, p->proto == 17 ? 4 : 1);
-        }
-        return;
-    }
-    if (w->raw4 < 0 || p->ip_ver != 4)
-        return;
-    if (p->proto == 1 && p->icmp.type != 8)
-        return; /* never answer an ICMP error (or reply) with one */
-    if (p->proto != 6) {
-        send_unreach4(w->raw4, p, p->proto == 17 ? 3 : 13);
-        return;
-    }
-    if (p->tcp.flags & TCP_RST)
-        return;
-    uint32_t next = p->tcp.seq + p->payload_len + ((p->tcp.flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
-    /* to the sender: as if from the receiver, acknowledging what it sent */
-    send_rst4(w->raw4, p->dst.b, p->src.b, p->dp, p->sp,
-              (p->tcp.flags & TCP_ACK) ? p->tcp.ack : 0, next, true);
-    /* to the receiver: as if from the sender, at the dropped segment's
-     * sequence number (the receiver never got it, so that is what it expects) */
-    send_rst4(w->raw4, p->src.b, p->dst.b, p->sp, p->dp, p->tcp.seq, 0, false);
-}
-
 void worker_process(struct worker *w, const struct packet *p)
 {
     worker_tick(w, &p->ts);
@@ -492,18 +292,14 @@ void worker_process(struct worker *w, const struct packet *p)
     } else {
         write_drop(w, p, f, "rules");
         if (w->verdict == VERDICT_REJECT && w->inline_mode)
-            send_reject(w, p);
+            reject_send(&w->reject, p);
     }
 }
 
 void worker_set_inline(struct worker *w)
 {
     w->inline_mode = true;
-    w->raw4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-    w->raw6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-    if (w->raw4 < 0 || w->raw6 < 0)
-        log_warn("reject: no raw socket (%s): rejected packets are dropped without a reset",
-                 strerror(errno));
+    reject_open(&w->reject);
 }
 
 void worker_finish(struct worker *w, const struct timeval *end)
@@ -527,11 +323,7 @@ void worker_destroy(struct worker *w)
     w->stream = NULL;
     app_engine_free(w->app);
     w->app = NULL;
-    if (w->raw4 >= 0)
-        close(w->raw4);
-    if (w->raw6 >= 0)
-        close(w->raw6);
-    w->raw4 = w->raw6 = -1;
+    reject_close(&w->reject);
     detect_thread_free(w->dt);
     w->dt = NULL;
     eve_writer_destroy(&w->eve);

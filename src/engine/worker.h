@@ -15,6 +15,7 @@
 #include "output/stats.h"
 #include "stream/stream.h"
 #include "app/applayer.h"
+#include "engine/reject.h"
 
 /* What the worker writes to, shared by all workers. */
 struct worker_outputs {
@@ -36,10 +37,10 @@ struct worker {
     unsigned alert_opts;
     unsigned anomaly_types;   /* EVE_ANOMALY_* */
     /* Inline (NFQUEUE): the verdict of the last packet (enum verdict of
-     * capture/nfq.h), and the raw socket that sends rejects' resets. */
+     * capture/nfq.h), and the raw sockets that answer rejects. */
     bool inline_mode;
     int verdict;
-    int raw4, raw6;
+    struct reject reject;
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
 };
