@@ -320,40 +320,93 @@ static int start_workers(struct run *r)
     return 0;
 }
 
-int runmode_run_pcap(const struct settings *s, const struct run_options *o,
-                     struct run_report *rep)
+/* ---- What every run mode shares ---------------------------------------------------- */
+
+static struct run *run_new(const struct settings *s)
 {
-    bool capture_only = o->capture_only;
     struct run *r = calloc(1, sizeof *r);
     if (r == NULL)
-        return -1;
-    memset(rep, 0, sizeof *rep);
+        return NULL;
     r->s = s;
     r->dc.cfg = s->decode;
     r->last_tick_sec = -1;
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     pthread_mutex_init(&r->mgmt_lock, NULL);
     pthread_cond_init(&r->mgmt_cond, NULL);
-    r->progress_line = isatty(STDERR_FILENO);
-    int rc = -1;
+    return r;
+}
 
+/* eve.json and fast.log, as the options ask; -1 (logged) when one cannot be opened. */
+static int run_open_outputs(struct run *r, const struct run_options *o, bool with_rules)
+{
     char err[512];
-    if (o->eve_path != NULL && s->eve_enabled) {
+    if (o->eve_path != NULL && r->s->eve_enabled) {
         r->sink = eve_sink_open(o->eve_path, err, sizeof err);
         if (r->sink == NULL) {
             log_error("%s", err);
-            goto out;
+            return -1;
         }
     }
-    if (o->fast_path != NULL && !capture_only) {
+    if (o->fast_path != NULL && with_rules) {
         r->out.fast = fastlog_open(o->fast_path, err, sizeof err);
         if (r->out.fast == NULL) {
             log_error("%s", err);
-            goto out;
+            return -1;
         }
     }
     r->out.eve = r->sink;
-    r->out.de = capture_only ? NULL : o->de;
+    r->out.de = with_rules ? o->de : NULL;
+    return 0;
+}
+
+static void run_stop_mgmt(struct run *r)
+{
+    pthread_mutex_lock(&r->mgmt_lock);
+    r->mgmt_quit = true;
+    pthread_cond_signal(&r->mgmt_cond);
+    pthread_mutex_unlock(&r->mgmt_lock);
+    pthread_join(r->mgmt, NULL);
+}
+
+/* The totals, the final stats event and the figures of the report. */
+static void run_report_fill(struct run *r, struct run_report *rep)
+{
+    merge_stats(r, &rep->total);
+    if (r->sink && r->s->stats_enabled && (r->s->eve_types & EVE_TYPE_STATS)) {
+        struct eve_writer ew;
+        eve_writer_init(&ew, r->sink, 64 * 1024);
+        write_stats_event(r, &ew);
+        eve_writer_destroy(&ew);
+    }
+    rep->prog = r->prog;
+    rep->wall_seconds = elapsed(&r->started);
+    if (r->sink) {
+        rep->eve_events = r->sink->events;
+        memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
+    }
+}
+
+static void run_free(struct run *r)
+{
+    eve_sink_close(r->sink);
+    fastlog_close(r->out.fast);
+    pthread_mutex_destroy(&r->mgmt_lock);
+    pthread_cond_destroy(&r->mgmt_cond);
+    free(r);
+}
+
+int runmode_run_pcap(const struct settings *s, const struct run_options *o,
+                     struct run_report *rep)
+{
+    bool capture_only = o->capture_only;
+    memset(rep, 0, sizeof *rep);
+    struct run *r = run_new(s);
+    if (r == NULL)
+        return -1;
+    r->progress_line = isatty(STDERR_FILENO);
+    int rc = -1;
+    if (run_open_outputs(r, o, !capture_only) < 0)
+        goto out;
 
     bool workers = s->runmode == RUNMODE_WORKERS && !capture_only;
     if (workers) {
@@ -396,11 +449,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
         worker_finish(r->single, &r->last_ts);
     }
 
-    pthread_mutex_lock(&r->mgmt_lock);
-    r->mgmt_quit = true;
-    pthread_cond_signal(&r->mgmt_cond);
-    pthread_mutex_unlock(&r->mgmt_lock);
-    pthread_join(r->mgmt, NULL);
+    run_stop_mgmt(r);
 
     if (capture_only) { /* nothing was decoded: report what was read */
         stats_set(&r->single->stats, STAT_DECODER_PKTS, r->prog.pkts);
@@ -414,19 +463,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
         stats_set(st, STAT_CAPTURE_KERNEL_DROPS, ks.drops);
         stats_set(st, STAT_CAPTURE_KERNEL_IFDROPS, ks.ifdrops);
     }
-    merge_stats(r, &rep->total);
-    if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
-        struct eve_writer ew;
-        eve_writer_init(&ew, r->sink, 64 * 1024);
-        write_stats_event(r, &ew);
-        eve_writer_destroy(&ew);
-    }
-    rep->prog = r->prog;
-    rep->wall_seconds = elapsed(&r->started);
-    if (r->sink) {
-        rep->eve_events = r->sink->events;
-        memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
-    }
+    run_report_fill(r, rep);
     rc = rep->status == CAPTURE_FATAL ? -1 : 0;
 
 out:
@@ -442,11 +479,7 @@ out:
         free(r->single);
     }
     defrag_free(r->defrag);
-    eve_sink_close(r->sink);
-    fastlog_close(r->out.fast);
-    pthread_mutex_destroy(&r->mgmt_lock);
-    pthread_cond_destroy(&r->mgmt_cond);
-    free(r);
+    run_free(r);
     return rc;
 }
 
@@ -476,38 +509,17 @@ struct live_source {
 static int run_live(const struct settings *s, const struct run_options *o,
                     struct run_report *rep, unsigned n, const struct live_source *src)
 {
-    struct run *r = calloc(1, sizeof *r);
+    memset(rep, 0, sizeof *rep);
     struct live_thread *lt = calloc(n, sizeof *lt);
-    if (r == NULL || lt == NULL) {
-        free(r);
+    struct run *r = lt ? run_new(s) : NULL;
+    if (r == NULL) {
         free(lt);
         return -1;
     }
-    memset(rep, 0, sizeof *rep);
-    r->s = s;
-    r->last_tick_sec = -1;
-    clock_gettime(CLOCK_MONOTONIC, &r->started);
-    pthread_mutex_init(&r->mgmt_lock, NULL);
-    pthread_cond_init(&r->mgmt_cond, NULL);
     int rc = -1;
     unsigned started = 0;
-    char err[512];
-    if (o->eve_path != NULL && s->eve_enabled) {
-        r->sink = eve_sink_open(o->eve_path, err, sizeof err);
-        if (r->sink == NULL) {
-            log_error("%s", err);
-            goto out;
-        }
-    }
-    if (o->fast_path != NULL) {
-        r->out.fast = fastlog_open(o->fast_path, err, sizeof err);
-        if (r->out.fast == NULL) {
-            log_error("%s", err);
-            goto out;
-        }
-    }
-    r->out.eve = r->sink;
-    r->out.de = o->de;
+    if (run_open_outputs(r, o, true) < 0)
+        goto out;
     /* The parent keeps the workers (for stats); each thread runs its own reader. */
     r->nworkers = n;
     r->wt = calloc(n, sizeof *r->wt);
@@ -549,24 +561,8 @@ static int run_live(const struct settings *s, const struct run_options *o,
         r->prog.pkts += lt[i].sub->prog.pkts;
         r->prog.bytes += lt[i].sub->prog.bytes;
     }
-    pthread_mutex_lock(&r->mgmt_lock);
-    r->mgmt_quit = true;
-    pthread_cond_signal(&r->mgmt_cond);
-    pthread_mutex_unlock(&r->mgmt_lock);
-    pthread_join(r->mgmt, NULL);
-    merge_stats(r, &rep->total);
-    if (r->sink && s->stats_enabled && (s->eve_types & EVE_TYPE_STATS)) {
-        struct eve_writer ew;
-        eve_writer_init(&ew, r->sink, 64 * 1024);
-        write_stats_event(r, &ew);
-        eve_writer_destroy(&ew);
-    }
-    rep->prog = r->prog;
-    rep->wall_seconds = elapsed(&r->started);
-    if (r->sink) {
-        rep->eve_events = r->sink->events;
-        memcpy(rep->eve_by_type, r->sink->by_type, sizeof rep->eve_by_type);
-    }
+    run_stop_mgmt(r);
+    run_report_fill(r, rep);
 out:
     for (unsigned i = 0; i < n; i++) {
         if (i >= started && src->close)
@@ -582,11 +578,7 @@ out:
         free(r->wt);
     }
     free(lt);
-    eve_sink_close(r->sink);
-    fastlog_close(r->out.fast);
-    pthread_mutex_destroy(&r->mgmt_lock);
-    pthread_cond_destroy(&r->mgmt_cond);
-    free(r);
+    run_free(r);
     return rc;
 }
 
