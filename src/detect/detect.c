@@ -248,6 +248,20 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
     return true;
 }
 
+/* Sorts the candidates and drops repeats. */
+static void compact_candidates(struct detect_thread *dt)
+{
+    if (dt->ncand > 16)
+        qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
+    else
+        sort_small(dt->cand_list, dt->ncand);
+    unsigned k = 0;
+    for (unsigned i = 0; i < dt->ncand; i++)
+        if (k == 0 || dt->cand_list[k - 1] != dt->cand_list[i])
+            dt->cand_list[k++] = dt->cand_list[i];
+    dt->ncand = k;
+}
+
 void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
                    struct detect_result *res)
 {
@@ -343,17 +357,7 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
                 0, dt->hs_scratch, on_hs_match, dt);
     if (mode == DETECT_STREAM && f != NULL && g->nfp)
         stream_candidates(dt, f, dir, chunk_off);
-    if (dt->ncand > 16)
-        qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
-    else
-        sort_small(dt->cand_list, dt->ncand);
-    if (mode == DETECT_STREAM) { /* carried and new hits are disjoint; be safe anyway */
-        unsigned k = 0;
-        for (unsigned i = 0; i < dt->ncand; i++)
-            if (k == 0 || dt->cand_list[k - 1] != dt->cand_list[i])
-                dt->cand_list[k++] = dt->cand_list[i];
-        dt->ncand = k;
-    }
+    compact_candidates(dt); /* carried and new stream hits are disjoint; be safe anyway */
     const uint32_t *list[4] = { dt->cand_list, NULL, NULL, g->nofp };
     unsigned len[4] = { dt->ncand, 0, 0, g->nnofp }, pos[4] = { 0, 0, 0, 0 };
     if (p->ip_ver == 4) {
@@ -374,20 +378,6 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
         if (!evaluate(dt, de->sigs[id], p, f, dir, res))
             break;
     }
-}
-
-/* Sorts the candidates and drops repeats. */
-static void compact_candidates(struct detect_thread *dt)
-{
-    if (dt->ncand > 16)
-        qsort(dt->cand_list, dt->ncand, sizeof *dt->cand_list, u32_cmp);
-    else
-        sort_small(dt->cand_list, dt->ncand);
-    unsigned k = 0;
-    for (unsigned i = 0; i < dt->ncand; i++)
-        if (k == 0 || dt->cand_list[k - 1] != dt->cand_list[i])
-            dt->cand_list[k++] = dt->cand_list[i];
-    dt->ncand = k;
 }
 
 void detect_tx(struct detect_thread *dt, const struct packet *p, struct flow *f, int dir,
