@@ -108,6 +108,9 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
     if (f)
         f->alerted = true;
     stats_add(&w->stats, STAT_DETECT_ALERT, res->nalerts);
+    bool to_eve = (w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL;
+    /* The transaction's object is the same for every alert on it. */
+    json_t *app_obj = tx != NULL && to_eve ? app_tx_eve(tx) : NULL;
     for (unsigned i = 0; i < res->nalerts; i++) {
         const struct detect_alert *a = &res->alerts[i];
         struct eve_alert_info info = {
@@ -118,22 +121,20 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
             .target = a->target,
             .stream_data = chunk, .stream_len = chunk_len,
         };
-        json_t *app_obj = NULL;
         if (tx != NULL) {
             info.app_type = app_proto_name(tx->proto);
             info.tx_id = tx->id;
-            app_obj = app_tx_eve(tx);
             info.app_obj = app_obj;
         }
-        if ((w->eve_types & EVE_TYPE_ALERT) && w->eve.sink != NULL) {
+        if (to_eve) {
             json_t *ev = eve_alert_event(p, f, dir, &info, w->alert_opts);
             eve_write(&w->eve, ev);
             json_decref(ev);
         }
         if (w->fast)
             fastlog_write(w->fast, p, &info);
-        json_decref(app_obj);
     }
+    json_decref(app_obj);
 }
 
 static void run_detect(struct worker *w, const struct packet *p, struct flow *f, int dir,
