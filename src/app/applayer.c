@@ -523,11 +523,12 @@ void app_tcp_data(struct app_engine *ae, struct flow *f, int dir, const uint8_t 
     if (af == NULL || af->proto == APP_OTHER || af->broken[dir])
         return;
     uint16_t sp = f->key.port[f->client_idx], dp = f->key.port[f->client_idx ^ 1];
+    int first = -1; /* the probe of the flow's first data, reused below */
     if (af->probed[dir] == 0 && af->probed[!dir] == 0 && !af->first_data_done) {
         af->first_data_done = true;
         /* HTTP, TLS and DNS all start with the client */
-        int guess = probe(ae, d, n, dir, true, sp, dp);
-        if (dir == APP_TOCLIENT && guess != APP_NONE)
+        first = probe(ae, d, n, dir, true, sp, dp);
+        if (dir == APP_TOCLIENT && first != APP_NONE)
             flow_event(af, res, APP_EV_WRONG_DIRECTION_FIRST_DATA);
     }
     /* While undecided, a direction's bytes are held: the probes look at
@@ -539,7 +540,7 @@ void app_tcp_data(struct app_engine *ae, struct flow *f, int dir, const uint8_t 
     if (af->seen_proto[dir] == APP_NONE && af->probed[dir] < PROBE_LIMIT) {
         const uint8_t *pd = af->npending[dir] ? af->pending[dir] : d;
         uint32_t pn = af->npending[dir] ? af->npending[dir] : n;
-        int p = probe(ae, pd, pn, dir, true, sp, dp);
+        int p = first >= 0 && pd == d && pn == n ? first : probe(ae, pd, pn, dir, true, sp, dp);
         af->probed[dir] += n;
         if (p != APP_NONE) {
             af->seen_proto[dir] = (uint8_t)p;
