@@ -266,13 +266,23 @@ json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char
     return ev;
 }
 
+/* The head every per-packet event starts with: time and type, the flow
+ * (0: none), the packet's place in the capture and its addresses. */
+static json_t *packet_envelope(const struct packet *p, const char *type, uint64_t flow_id)
+{
+    json_t *ev = eve_envelope(&p->ts, type);
+    if (flow_id)
+        json_object_set_new(ev, "flow_id", json_integer((json_int_t)flow_id));
+    if (p->pcap_cnt)
+        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
+    eve_add_packet_tuple(ev, p);
+    return ev;
+}
+
 json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, const char *app_proto,
                               const char *event, const char *layer)
 {
-    json_t *ev = eve_envelope(&p->ts, "anomaly");
-    if (f)
-        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    eve_add_packet_tuple(ev, p);
+    json_t *ev = packet_envelope(p, "anomaly", f ? f->flow_id : 0);
     add_app_proto(ev, f);
     json_t *a = json_object();
     json_object_set_new(a, "type", json_string("applayer"));
@@ -280,8 +290,6 @@ json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, cons
     json_object_set_new(a, "event", json_string(event));
     json_object_set_new(a, "layer", json_string(layer));
     json_object_set_new(ev, "anomaly", a);
-    if (p->pcap_cnt)
-        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
     return ev;
 }
 
@@ -346,10 +354,7 @@ json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
 
 json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_event)
 {
-    json_t *ev = eve_envelope(&p->ts, "anomaly");
-    if (flow_id)
-        json_object_set_new(ev, "flow_id", json_integer((json_int_t)flow_id));
-    eve_add_packet_tuple(ev, p);
+    json_t *ev = packet_envelope(p, "anomaly", flow_id);
     json_t *a = json_object();
     const char *ename = decode_event_name(decode_event);
     bool stream = strncmp(ename, "stream.", 7) == 0;
@@ -358,8 +363,6 @@ json_t *eve_anomaly_event(const struct packet *p, uint64_t flow_id, int decode_e
     snprintf(name, sizeof name, stream ? "%s" : "decoder.%s", ename);
     json_object_set_new(a, "event", json_string(name));
     json_object_set_new(ev, "anomaly", a);
-    if (p->pcap_cnt)
-        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
     return ev;
 }
 
@@ -427,12 +430,7 @@ static void add_packet(json_t *ev, const struct packet *p)
 json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
                         const struct eve_alert_info *a, unsigned opts)
 {
-    json_t *ev = eve_envelope(&p->ts, "alert");
-    if (f)
-        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    if (p->pcap_cnt)
-        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
-    eve_add_packet_tuple(ev, p);
+    json_t *ev = packet_envelope(p, "alert", f ? f->flow_id : 0);
     if (f)
         json_object_set_new(ev, "direction", json_string(dir == FLOW_TOSERVER ? "to_server"
                                                                                : "to_client"));
@@ -480,12 +478,7 @@ json_t *eve_alert_event(const struct packet *p, const struct flow *f, int dir,
 
 json_t *eve_drop_event(const struct packet *p, const struct flow *f, const char *reason)
 {
-    json_t *ev = eve_envelope(&p->ts, "drop");
-    if (f)
-        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    if (p->pcap_cnt)
-        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
-    eve_add_packet_tuple(ev, p);
+    json_t *ev = packet_envelope(p, "drop", f ? f->flow_id : 0);
     add_app_proto(ev, f);
     json_t *d = json_object();
     json_object_set_new(d, "len", json_integer(p->caplen));
@@ -507,12 +500,7 @@ json_t *eve_drop_event(const struct packet *p, const struct flow *f, const char 
 
 json_t *eve_packet_event(const struct packet *p, const struct flow *f, int dir)
 {
-    json_t *ev = eve_envelope(&p->ts, "packet");
-    if (f)
-        json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    if (p->pcap_cnt)
-        json_object_set_new(ev, "pcap_cnt", json_integer((json_int_t)p->pcap_cnt));
-    eve_add_packet_tuple(ev, p);
+    json_t *ev = packet_envelope(p, "packet", f ? f->flow_id : 0);
     if (f)
         json_object_set_new(ev, "direction", json_string(dir == FLOW_TOSERVER ? "to_server"
                                                                                : "to_client"));
