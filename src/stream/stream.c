@@ -124,6 +124,14 @@ static bool mem_fits(struct stream_engine *se, uint64_t n)
     return false;
 }
 
+/* How far past the next expected byte a sender may reach: the window its
+ * receiver advertised, with slack for a window update in flight (1 GB when
+ * no window was seen). */
+static uint64_t window_reach(const struct tcp_half *rcv)
+{
+    return rcv->win ? (uint64_t)rcv->win * 2 + 65536 : (1u << 30);
+}
+
 static void raise_event(struct stream_result *res, int ev)
 {
     for (unsigned i = 0; i < res->nevents; i++)
@@ -407,9 +415,8 @@ static void reassemble(struct stream_engine *se, struct tcp_session *ssn, int di
     uint32_t n = p->payload_len;
     if (!h->base_set || h->depth_done || n == 0)
         return;
-    /* Out of the receiver's window (with slack for a window update in flight). */
-    uint64_t win = rcv->win ? (uint64_t)rcv->win * 2 + 65536 : (1u << 30);
-    if (SEQ_GT(seq, h->next_seq) && (uint64_t)(seq - h->next_seq) > win) {
+    /* Out of the receiver's window. */
+    if (SEQ_GT(seq, h->next_seq) && (uint64_t)(seq - h->next_seq) > window_reach(rcv)) {
         raise_event(res, DEV_STREAM_EST_PACKET_OUT_OF_WINDOW);
         return;
     }
@@ -634,11 +641,10 @@ void stream_packet(struct stream_engine *se, struct flow *f, const struct packet
 
     /* Established, or tearing down. */
     if (fl & TCP_RST) {
-        /* In the receiver's window (with the slack of a window update in
-         * flight), or at most 64 KB behind the next expected byte. */
-        int64_t win = o->win ? (int64_t)o->win * 2 + 65536 : (1 << 30);
+        /* In the receiver's window, or at most 64 KB behind the next
+         * expected byte. */
         int32_t d = (int32_t)(p->tcp.seq - h->next_seq);
-        if (!h->base_set || (d >= -65536 && d <= win)) {
+        if (!h->base_set || (d >= -65536 && d <= (int64_t)window_reach(o))) {
             ssn->state = TCP_CLOSED;
             ssn->reset = true;
         } else {
