@@ -62,12 +62,42 @@ static const struct conf_node *find_output(const struct conf *c, const char *nam
     return NULL;
 }
 
+struct flag_key {
+    const char *key;
+    unsigned bit;
+};
+
+/* Sets or clears a bit of *mask for each yes/no key of the table that
+ * node has; path names node in the error. */
+static int load_flag_keys(const struct conf_node *node, const char *path,
+                          const struct flag_key *keys, size_t nkeys, unsigned *mask, char *err,
+                          size_t errlen)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct conf_node *n = conf_node_find(node, keys[i].key);
+        if (n == NULL)
+            continue;
+        bool on;
+        if (n->value == NULL || conf_parse_bool(n->value, &on) < 0) {
+            char where[512];
+            conf_node_where(n, where, sizeof where);
+            snprintf(err, errlen, "%s: %s.%s: expected yes or no", where, path, keys[i].key);
+            return -1;
+        }
+        if (on)
+            *mask |= keys[i].bit;
+        else
+            *mask &= ~keys[i].bit;
+    }
+    return 0;
+}
+
 /* types: - alert: { payload: yes, payload-printable: yes, packet: yes, metadata: yes,
  *                   tagged-packets: yes } */
 static int load_alert_options(struct settings *s, const struct conf_node *alert, char *err,
                               size_t errlen)
 {
-    static const struct { const char *key; unsigned bit; } opts[] = {
+    static const struct flag_key opts[] = {
         { "payload", EVE_ALERT_PAYLOAD },
         { "payload-printable", EVE_ALERT_PAYLOAD_PRINTABLE },
         { "packet", EVE_ALERT_PACKET },
@@ -76,24 +106,8 @@ static int load_alert_options(struct settings *s, const struct conf_node *alert,
     };
     if (alert == NULL)
         return 0;
-    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
-        const struct conf_node *n = conf_node_find(alert, opts[i].key);
-        if (n == NULL)
-            continue;
-        bool on;
-        if (n->value == NULL || conf_parse_bool(n->value, &on) < 0) {
-            char where[512];
-            conf_node_where(n, where, sizeof where);
-            snprintf(err, errlen, "%s: outputs.eve-log.types.alert.%s: expected yes or no", where,
-                     opts[i].key);
-            return -1;
-        }
-        if (on)
-            s->eve_alert_opts |= opts[i].bit;
-        else
-            s->eve_alert_opts &= ~opts[i].bit;
-    }
-    return 0;
+    return load_flag_keys(alert, "outputs.eve-log.types.alert", opts, sizeof opts / sizeof *opts,
+                          &s->eve_alert_opts, err, errlen);
 }
 
 /* types: - http: { dump-all-headers: both|request|response|none } */
@@ -182,7 +196,7 @@ static int load_nfq(struct settings *s, const struct conf *c, char *err, size_t 
 static int load_anomaly_options(struct settings *s, const struct conf_node *an, char *err,
                                 size_t errlen)
 {
-    static const struct { const char *key; unsigned bit; } opts[] = {
+    static const struct flag_key opts[] = {
         { "decode", EVE_ANOMALY_DECODE },
         { "stream", EVE_ANOMALY_STREAM },
         { "applayer", EVE_ANOMALY_APPLAYER },
@@ -201,22 +215,10 @@ static int load_anomaly_options(struct settings *s, const struct conf_node *an, 
     if (!on)
         s->eve_types &= ~EVE_TYPE_ANOMALY;
     const struct conf_node *types = conf_node_find(an, "types");
-    for (size_t i = 0; types && i < sizeof opts / sizeof *opts; i++) {
-        const struct conf_node *n = conf_node_find(types, opts[i].key);
-        if (n == NULL)
-            continue;
-        if (n->value == NULL || conf_parse_bool(n->value, &on) < 0) {
-            conf_node_where(n, where, sizeof where);
-            snprintf(err, errlen, "%s: outputs.eve-log.types.anomaly.types.%s: expected yes or no",
-                     where, opts[i].key);
-            return -1;
-        }
-        if (on)
-            s->eve_anomaly_types |= opts[i].bit;
-        else
-            s->eve_anomaly_types &= ~opts[i].bit;
-    }
-    return 0;
+    if (types == NULL)
+        return 0;
+    return load_flag_keys(types, "outputs.eve-log.types.anomaly.types", opts,
+                          sizeof opts / sizeof *opts, &s->eve_anomaly_types, err, errlen);
 }
 
 static int load_fast(struct settings *s, const struct conf *c, char *err, size_t errlen)
