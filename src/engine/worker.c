@@ -60,14 +60,26 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
     return 0;
 }
 
-void worker_tick(struct worker *w, const struct timeval *now)
+/* A timeout pass once per second of packet time, and again at the next
+ * call while the last pass left expired flows behind. */
+static void timeout_sweep(struct worker *w)
+{
+    if ((uint64_t)w->now.tv_sec >= w->next_timeout_sec || w->sweep_more) {
+        w->sweep_more = flow_table_timeout(w->flows, &w->now);
+        w->next_timeout_sec = (uint64_t)w->now.tv_sec + 1;
+    }
+}
+
+static void advance_clock(struct worker *w, const struct timeval *now)
 {
     if (timeval_usec(now) > timeval_usec(&w->now))
         w->now = *now;
-    if ((uint64_t)w->now.tv_sec >= w->next_timeout_sec) {
-        flow_table_timeout(w->flows, &w->now);
-        w->next_timeout_sec = (uint64_t)w->now.tv_sec + 1;
-    }
+}
+
+void worker_tick(struct worker *w, const struct timeval *now)
+{
+    advance_clock(w, now);
+    timeout_sweep(w);
 }
 
 /* Offline, a drop is not enforced but recorded, as Suricata does. */
@@ -234,8 +246,26 @@ static void run_app(struct worker *w, const struct packet *p, struct flow *f, in
         detect_tx(w->dt, p, f, it->dir, &it->tx, &res);
         report(w, p, f, it->dir, &res, NULL, 0, &it->tx);
     }
+    if (w->deferred && ar.n > 0) {
+        /* logged once the verdict is given (the flow lives until then:
+         * flows end only in timeout passes and at the end) */
+        w->pending = true;
+        w->pending_flow = f;
+        w->pending_ts = p->ts;
+        w->pending_ar = ar;
+        return;
+    }
     write_app_events(w, f, &p->ts, &ar);
     app_result_done(w->app, f, &ar);
+}
+
+static void write_pending(struct worker *w)
+{
+    if (!w->pending)
+        return;
+    w->pending = false;
+    write_app_events(w, w->pending_flow, &w->pending_ts, &w->pending_ar);
+    app_result_done(w->app, w->pending_flow, &w->pending_ar);
 }
 
 static void write_anomaly(struct worker *w, const struct packet *p, const struct flow *f,
@@ -261,7 +291,12 @@ static void write_drop(struct worker *w, const struct packet *p, const struct fl
 
 void worker_process(struct worker *w, const struct packet *p)
 {
-    worker_tick(w, &p->ts);
+    /* a datagram completed by a fragment follows the fragment without a
+     * verdict in between: the fragment's records go first */
+    write_pending(w);
+    advance_clock(w, &p->ts);
+    if (!w->deferred)
+        timeout_sweep(w);
     int dir = 0;
     struct flow *f = flow_handle_packet(w->flows, p, &dir);
     w->verdict = VERDICT_ACCEPT;
@@ -297,6 +332,22 @@ void worker_process(struct worker *w, const struct packet *p)
     }
 }
 
+void worker_set_deferred(struct worker *w)
+{
+    w->deferred = true;
+}
+
+void worker_after_verdict(struct worker *w)
+{
+    write_pending(w);
+    timeout_sweep(w);
+}
+
+void worker_flush_output(struct worker *w)
+{
+    eve_writer_flush(&w->eve);
+}
+
 void worker_set_inline(struct worker *w)
 {
     w->inline_mode = true;
@@ -305,19 +356,23 @@ void worker_set_inline(struct worker *w)
 
 void worker_finish(struct worker *w, const struct timeval *end)
 {
+    write_pending(w);
     flow_table_flush(w->flows, end);
     eve_writer_flush(&w->eve);
 }
 
 void worker_restart_clock(struct worker *w, const struct timeval *end)
 {
+    write_pending(w);
     flow_table_flush(w->flows, end);
     memset(&w->now, 0, sizeof w->now);
     w->next_timeout_sec = 0;
+    w->sweep_more = false;
 }
 
 void worker_destroy(struct worker *w)
 {
+    write_pending(w);
     flow_table_free(w->flows);
     w->flows = NULL;
     stream_engine_free(w->stream);

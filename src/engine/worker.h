@@ -43,6 +43,14 @@ struct worker {
     struct reject reject;
     struct timeval now;      /* latest packet time seen */
     uint64_t next_timeout_sec;
+    bool sweep_more;         /* the last timeout pass stopped at its bound */
+    /* Deferred mode (worker_set_deferred): the packet's app-layer records
+     * and the flow timeout pass wait until its verdict is given. */
+    bool deferred;
+    bool pending;
+    struct flow *pending_flow;
+    struct timeval pending_ts;
+    struct app_result pending_ar;
 };
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
@@ -53,6 +61,14 @@ void worker_process(struct worker *w, const struct packet *p);
 /* Inline mode: dropped flows stay dropped, verdicts are counted, rejects
  * send resets. */
 void worker_set_inline(struct worker *w);
+/* Deferred mode, for inline capture: worker_process leaves the packet's
+ * app-layer records (http, tls, dns events) and the flow timeout pass for
+ * worker_after_verdict, which the caller runs once the verdict is given,
+ * so that logging does not delay the packet. */
+void worker_set_deferred(struct worker *w);
+void worker_after_verdict(struct worker *w);
+/* Writes the buffered EVE events (live capture: when idle, and regularly). */
+void worker_flush_output(struct worker *w);
 /* Advances packet time (idle workers learn the time from the reader). */
 void worker_tick(struct worker *w, const struct timeval *now);
 /* End of input: every flow ends, buffers are written. */

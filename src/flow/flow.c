@@ -357,7 +357,7 @@ struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, in
     return f;
 }
 
-void flow_table_timeout(struct flow_table *t, const struct timeval *now)
+bool flow_table_timeout(struct flow_table *t, const struct timeval *now)
 {
     /* Walk from the least recently seen end towards the newest, resuming
      * where the previous pass stopped so that long-lived flows at the tail
@@ -381,6 +381,7 @@ void flow_table_timeout(struct flow_table *t, const struct timeval *now)
     t->timeout_next = f;
     if (t->emergency)
         update_emergency(t);
+    return f != NULL;
 }
 
 void flow_table_flush(struct flow_table *t, const struct timeval *now)

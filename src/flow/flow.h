@@ -95,8 +95,10 @@ void flow_table_free(struct flow_table *t);
  */
 struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, int *dir);
 
-/* Ends flows idle past their timeout at time now (bounded work per call). */
-void flow_table_timeout(struct flow_table *t, const struct timeval *now);
+/* Ends flows idle past their timeout at time now (bounded work per call).
+ * True when the pass stopped at its bound with older flows still to check:
+ * call again soon (more flows can expire per second than one pass ends). */
+bool flow_table_timeout(struct flow_table *t, const struct timeval *now);
 
 /* Ends every flow: reason timeout for those expired at now, shutdown for the rest. */
 void flow_table_flush(struct flow_table *t, const struct timeval *now);

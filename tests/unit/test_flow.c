@@ -554,6 +554,28 @@ static void test_timeout_reaches_expired_flows_behind_many_long_lived_ones(void 
     assert_int_equal(flow_table_active(fx->t), 600);
 }
 
+static void test_timeout_pass_reports_more_to_do(void **state)
+{
+    struct fixture *fx = *state;
+    /* More flows expire together than one pass ends: the pass says so,
+     * and passes repeated at the same time end them all. */
+    for (uint16_t i = 0; i < 600; i++) {
+        struct packet p = pkt("10.0.0.2", (uint16_t)(10000 + i), "10.0.0.1", 53, 17, 0, T0, 0, 60);
+        handle(fx, &p, FLOW_TOSERVER);
+    }
+    uint32_t udp_new = fx->cfg.timeouts[FLOW_PROTO_UDP].new_;
+    struct timeval t = { T0 + (time_t)udp_new + 1, 0 };
+    assert_true(flow_table_timeout(fx->t, &t));
+    assert_true(fx->nended > 0 && fx->nended < 600);
+    unsigned passes = 1;
+    while (flow_table_timeout(fx->t, &t))
+        assert_true(++passes < 10);
+    assert_int_equal(fx->nended, 600);
+    assert_int_equal(flow_table_active(fx->t), 0);
+    /* Nothing left: a pass over an empty table has nothing more to do. */
+    assert_false(flow_table_timeout(fx->t, &t));
+}
+
 static void test_packet_after_timeout_starts_new_flow(void **state)
 {
     struct fixture *fx = *state;
@@ -799,6 +821,7 @@ int main(void)
         T(test_timeout_depends_on_state),
         T(test_recent_traffic_keeps_flow_alive),
         T(test_timeout_reaches_expired_flows_behind_many_long_lived_ones),
+        T(test_timeout_pass_reports_more_to_do),
         T(test_packet_after_timeout_starts_new_flow),
         T(test_flush_reasons_timeout_for_expired_shutdown_otherwise),
         T(test_reason_and_state_names),
