@@ -3,9 +3,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +26,63 @@ struct afp_socket {
     uint64_t cnt;
 };
 
+struct afp_filter {
+    struct bpf_program prog;
+};
+
+int afp_filter_compile(const struct capture_filter *f, struct afp_filter **out)
+{
+    *out = NULL;
+    if (!capture_filter_present(f))
+        return 0;
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, CAPTURE_SNAPLEN);
+    struct afp_filter *flt = calloc(1, sizeof *flt);
+    if (dead == NULL || flt == NULL) {
+        log_error("af-packet: out of memory compiling the BPF filter");
+        goto fail;
+    }
+    if (pcap_compile(dead, &flt->prog, f->expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        log_error("%s: bad BPF filter '%s': %s", f->origin, f->expr, pcap_geterr(dead));
+        goto fail;
+    }
+    pcap_close(dead);
+    log_info("af-packet: BPF filter '%s' (%s)", f->expr, f->origin);
+    *out = flt;
+    return 0;
+fail:
+    free(flt);
+    if (dead)
+        pcap_close(dead);
+    return -1;
+}
+
+void afp_filter_free(struct afp_filter *flt)
+{
+    if (flt == NULL)
+        return;
+    pcap_freecode(&flt->prog);
+    free(flt);
+}
+
+static int attach_filter(int fd, const struct afp_filter *flt)
+{
+    /* libpcap's instructions have the kernel's layout */
+    struct sock_fprog fp = { .len = (unsigned short)flt->prog.bf_len,
+                             .filter = (struct sock_filter *)flt->prog.bf_insns };
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp);
+}
+
 struct afp_socket *afp_open(const char *iface, uint16_t group, uint32_t block_size,
-                            uint32_t blocks)
+                            uint32_t blocks, const struct afp_filter *filter)
 {
     struct afp_socket *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    s->fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    /* Protocol 0: the socket receives nothing until bind() names the
+     * protocol and the interface, after the ring and the filter are in
+     * place; there is nothing unfiltered, or from another interface, to
+     * drain. */
+    s->fd = socket(AF_PACKET, SOCK_RAW, 0);
     if (s->fd < 0) {
         log_error("af-packet: socket: %s (root or CAP_NET_RAW needed)", strerror(errno));
         free(s);
@@ -70,6 +122,10 @@ struct afp_socket *afp_open(const char *iface, uint16_t group, uint32_t block_si
     }
     s->block_size = block_size;
     s->blocks = blocks;
+    if (filter != NULL && attach_filter(s->fd, filter) < 0) {
+        log_error("af-packet: %s: cannot attach the BPF filter: %s", iface, strerror(errno));
+        goto fail;
+    }
     if (bind(s->fd, (struct sockaddr *)&ll, sizeof ll) < 0) {
         log_error("af-packet: %s: bind: %s", iface, strerror(errno));
         goto fail;

@@ -1,6 +1,7 @@
 /*
  * The capture stage: sources of packets. Offline: pcap and pcapng files,
- * one file or every file of a directory in name order.
+ * one file or every file of a directory in name order. Live: an interface
+ * with libpcap (here), AF_PACKET (afpacket.h) or NFQUEUE (nfq.h).
  */
 #ifndef CARACAL_CAPTURE_CAPTURE_H
 #define CARACAL_CAPTURE_CAPTURE_H
@@ -50,15 +51,36 @@ struct capture_live_stats {
     uint64_t packets, drops, ifdrops;
 };
 
+/* Bytes of a packet a live capture keeps at most (libpcap's largest). */
+#define CAPTURE_SNAPLEN 262144
+
 /*
- * Live capture on iface with libpcap (promiscuous, the whole packet), with
- * an optional BPF filter, until *stop is set. Returns CAPTURE_FATAL when
- * the interface or the filter cannot be used (the reason is logged).
+ * A BPF filter in tcpdump syntax, and where it came from for messages:
+ * "command line" or "FILE:LINE: af-packet.bpf-filter". A NULL or blank
+ * expression means no filter.
  */
-enum capture_status capture_live_run(const char *iface, const char *bpf, capture_cb cb,
-                                     void *ctx, struct capture_progress *prog,
-                                     volatile sig_atomic_t *stop,
-                                     struct capture_live_stats *ks);
+struct capture_filter {
+    const char *expr;
+    const char *origin;
+};
+
+/* True when f holds an expression that is not blank. */
+bool capture_filter_present(const struct capture_filter *f);
+
+struct capture_live; /* an open libpcap capture, opaque */
+
+/*
+ * Opens iface with libpcap (promiscuous, the whole packet) and sets the
+ * filter. NULL when the interface, its link type or the filter cannot be
+ * used (logged; a bad filter with its origin and libpcap's reason).
+ */
+struct capture_live *capture_live_open(const char *iface, const struct capture_filter *filter);
+/* Reads packets until *stop. */
+enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb, void *ctx,
+                                     struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop);
+/* Closes the capture; its kernel counters go to ks first when ks is not NULL. */
+void capture_live_close(struct capture_live *cl, struct capture_live_stats *ks);
 
 /* Reads only (no callback work): the baseline for benchmarks. */
 enum capture_status capture_pcap_count(const char *path, struct capture_progress *prog);

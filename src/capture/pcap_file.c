@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,56 +181,127 @@ enum capture_status capture_pcap_count(const char *path, struct capture_progress
 
 /* ---- Live capture ---------------------------------------------------------------- */
 
-enum capture_status capture_live_run(const char *iface, const char *bpf, capture_cb cb,
-                                     void *ctx, struct capture_progress *prog,
-                                     volatile sig_atomic_t *stop,
-                                     struct capture_live_stats *ks)
+bool capture_filter_present(const struct capture_filter *f)
 {
-    memset(ks, 0, sizeof *ks);
+    if (f == NULL || f->expr == NULL)
+        return false;
+    for (const char *p = f->expr; *p; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n')
+            return true;
+    return false;
+}
+
+/* ms: how long a packet may wait in a partly filled block, and how often
+ * a quiet capture looks at *stop */
+#define LIVE_POLL_MS 100
+
+struct capture_live {
+    pcap_t *pc;
+    char *iface;
+    int link;
+    int fd; /* polled between reads */
+};
+
+void capture_live_close(struct capture_live *cl, struct capture_live_stats *ks)
+{
+    if (ks)
+        memset(ks, 0, sizeof *ks);
+    if (cl == NULL)
+        return;
+    struct pcap_stat ps;
+    if (ks && pcap_stats(cl->pc, &ps) == 0) {
+        ks->packets = ps.ps_recv;
+        ks->drops = ps.ps_drop;
+        ks->ifdrops = ps.ps_ifdrop;
+    }
+    pcap_close(cl->pc);
+    free(cl->iface);
+    free(cl);
+}
+
+/* Compiled for the handle's own link type; libpcap filters in user space
+ * whatever was captured before the kernel took the filter. */
+static int live_set_filter(struct capture_live *cl, const struct capture_filter *f)
+{
+    struct bpf_program prog;
+    if (pcap_compile(cl->pc, &prog, f->expr, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
+        pcap_setfilter(cl->pc, &prog) < 0) {
+        log_error("%s: bad BPF filter '%s' on %s: %s", f->origin, f->expr, cl->iface,
+                  pcap_geterr(cl->pc));
+        return -1;
+    }
+    pcap_freecode(&prog);
+    log_info("%s: BPF filter '%s' (%s)", cl->iface, f->expr, f->origin);
+    return 0;
+}
+
+struct capture_live *capture_live_open(const char *iface, const struct capture_filter *filter)
+{
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *pc = pcap_create(iface, errbuf);
-    if (pc == NULL) {
+    struct capture_live *cl = calloc(1, sizeof *cl);
+    if (cl == NULL || (cl->iface = strdup(iface)) == NULL) {
+        free(cl);
+        return NULL;
+    }
+    cl->pc = pcap_create(iface, errbuf);
+    if (cl->pc == NULL) {
         log_error("%s: %s", iface, errbuf);
-        return CAPTURE_FATAL;
+        free(cl->iface);
+        free(cl);
+        return NULL;
     }
-    pcap_set_snaplen(pc, 262144);
-    pcap_set_promisc(pc, 1);
-    pcap_set_timeout(pc, 100); /* ms: wake up to notice *stop */
-    pcap_set_buffer_size(pc, 32 << 20);
-    int rc = pcap_activate(pc);
-    if (rc < 0) {
-        log_error("%s: cannot capture: %s", iface, pcap_geterr(pc));
-        pcap_close(pc);
-        return CAPTURE_FATAL;
+    pcap_set_snaplen(cl->pc, CAPTURE_SNAPLEN);
+    pcap_set_promisc(cl->pc, 1);
+    pcap_set_timeout(cl->pc, LIVE_POLL_MS); /* the kernel hands over a partly filled block */
+    pcap_set_buffer_size(cl->pc, 32 << 20);
+    if (pcap_activate(cl->pc) < 0) {
+        log_error("%s: cannot capture: %s", iface, pcap_geterr(cl->pc));
+        goto fail;
     }
-    if (bpf != NULL && *bpf) {
-        struct bpf_program prog_bpf;
-        if (pcap_compile(pc, &prog_bpf, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
-            pcap_setfilter(pc, &prog_bpf) < 0) {
-            log_error("%s: BPF filter '%s': %s", iface, bpf, pcap_geterr(pc));
-            pcap_close(pc);
-            return CAPTURE_FATAL;
-        }
-        pcap_freecode(&prog_bpf);
+    cl->link = link_normalize(pcap_datalink(cl->pc));
+    if (!decode_link_supported(cl->link)) {
+        log_error("%s: link type %d is not supported", iface, cl->link);
+        goto fail;
     }
-    int link = link_normalize(pcap_datalink(pc));
-    if (!decode_link_supported(link)) {
-        log_error("%s: link type %d is not supported", iface, link);
-        pcap_close(pc);
-        return CAPTURE_FATAL;
+    if (capture_filter_present(filter) && live_set_filter(cl, filter) < 0)
+        goto fail;
+    /* With TPACKET_V3 the kernel hands over no empty block, so a blocking
+     * read on a quiet interface would wait for the next packet before it
+     * noticed *stop; capture_live_run polls with a timeout instead. */
+    if (pcap_setnonblock(cl->pc, 1, errbuf) < 0) {
+        log_error("%s: cannot poll the capture: %s", iface, errbuf);
+        goto fail;
     }
-    log_info("%s: capturing%s%s", iface, bpf && *bpf ? " with filter " : "", bpf ? bpf : "");
+    cl->fd = pcap_get_selectable_fd(cl->pc);
+    if (cl->fd < 0) {
+        log_error("%s: cannot poll the capture: no selectable descriptor", iface);
+        goto fail;
+    }
+    return cl;
+fail:
+    capture_live_close(cl, NULL);
+    return NULL;
+}
+
+enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb, void *ctx,
+                                     struct capture_progress *prog,
+                                     volatile sig_atomic_t *stop)
+{
+    log_info("%s: capturing", cl->iface);
     uint64_t cnt = 0;
     enum capture_status st = CAPTURE_OK;
     while (!(stop && *stop)) {
         struct pcap_pkthdr *h;
         const u_char *data;
-        int r = pcap_next_ex(pc, &h, &data);
-        if (r == 0)
-            continue; /* timeout */
+        int r = pcap_next_ex(cl->pc, &h, &data);
+        if (r == 0) { /* nothing yet */
+            struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
+            poll(&pfd, 1, LIVE_POLL_MS);
+            continue;
+        }
         if (r < 0) {
             if (r != PCAP_ERROR_BREAK) {
-                log_error("%s: capture failed: %s", iface, pcap_geterr(pc));
+                log_error("%s: capture failed: %s", cl->iface, pcap_geterr(cl->pc));
                 st = CAPTURE_INPUT_ERROR;
             }
             break;
@@ -238,7 +310,7 @@ enum capture_status capture_live_run(const char *iface, const char *bpf, capture
             .ts = { h->ts.tv_sec, h->ts.tv_usec },
             .caplen = h->caplen,
             .wirelen = h->len < h->caplen ? h->caplen : h->len,
-            .linktype = link,
+            .linktype = cl->link,
             .cnt = ++cnt,
             .first_in_file = cnt == 1,
             .data = data,
@@ -250,12 +322,5 @@ enum capture_status capture_live_run(const char *iface, const char *bpf, capture
         if (cb && cb(ctx, &cp) != 0)
             break;
     }
-    struct pcap_stat ps;
-    if (pcap_stats(pc, &ps) == 0) {
-        ks->packets = ps.ps_recv;
-        ks->drops = ps.ps_drop;
-        ks->ifdrops = ps.ps_ifdrop;
-    }
-    pcap_close(pc);
     return st;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/config.h"
+
 enum { OPT_SET = 1000, OPT_RUNMODE, OPT_BUILD_INFO, OPT_CAPTURE_ONLY, OPT_LIST_KEYWORDS,
        OPT_AF_PACKET };
 
@@ -22,18 +24,21 @@ static const struct option long_opts[] = {
 
 void cli_usage(FILE *out)
 {
-    fputs("usage: caracal -r FILE|DIR [options]     replay captures\n"
-          "       caracal -q N [options]             inline IPS on NFQUEUE queue N\n"
-          "       caracal -i IFACE [options]         live capture\n"
-          "       caracal -T [-c FILE]               check the configuration and exit\n"
+    fputs("usage: caracal -r FILE|DIR [options]         replay captures\n"
+          "       caracal -q N [options]                 inline IPS on NFQUEUE queue N\n"
+          "       caracal -i IFACE [options] [FILTER]    live capture\n"
+          "       caracal -T [-c FILE]                   check the configuration and exit\n"
           "       caracal -V | -h | --build-info\n"
           "\n"
           "  -r FILE|DIR          read a pcap/pcapng file, or every file of a directory in name order\n"
           "  -q N|A:B             inline: take packets from NFQUEUE queue N (repeatable, or a range;\n"
           "                       one thread per queue) and give each a verdict\n"
-          "  -i IFACE             live capture on IFACE (libpcap; filter: pcap.bpf-filter)\n"
+          "  -i IFACE             live capture on IFACE with libpcap\n"
           "  --af-packet[=IFACE]  live capture with AF_PACKET TPACKET_V3 and fanout: one\n"
           "                       capture thread per worker (--runmode workers)\n"
+          "  FILTER               the arguments after the options: a BPF filter (tcpdump\n"
+          "                       syntax) for -i or --af-packet, e.g. 'tcp port 80'; it\n"
+          "                       replaces pcap.bpf-filter / af-packet.bpf-filter\n"
           "  -c FILE              configuration file (default " CARACAL_SYSCONFDIR "/caracal.yaml if present)\n"
           "  -l DIR               log directory for eve.json (default: default-log-dir)\n"
           "  -k none|all          checksum validation (default all)\n"
@@ -58,6 +63,34 @@ static int push(const char **list, unsigned *n, const char *v, const char *flag,
         return -1;
     }
     list[(*n)++] = v;
+    return 0;
+}
+
+/* The arguments after the options: one BPF filter, joined by spaces as
+ * tcpdump does, for a live capture only. */
+static int take_filter(int n, char **args, struct options *o, char *err, size_t errlen)
+{
+    if (o->iface == NULL) {
+        if (o->af_packet)
+            snprintf(err, errlen, "unexpected argument '%s' (an interface is given as "
+                     "--af-packet=%s or -i %s)", args[0], args[0], args[0]);
+        else
+            snprintf(err, errlen, "unexpected argument '%s' (a BPF filter after the options "
+                     "needs -i or --af-packet)", args[0]);
+        return -1;
+    }
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(o->bpf_buf + len, sizeof o->bpf_buf - len, "%s%s", i ? " " : "",
+                         args[i]);
+        if (w < 0 || (size_t)w >= sizeof o->bpf_buf - len) {
+            snprintf(err, errlen, "the BPF filter on the command line is longer than %d bytes",
+                     CLI_MAX_FILTER - 1);
+            return -1;
+        }
+        len += (size_t)w;
+    }
+    o->bpf = o->bpf_buf;
     return 0;
 }
 
@@ -171,13 +204,71 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             return -1;
         }
     }
-    if (optind < argc) {
-        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+    if (optind < argc && take_filter(argc - optind, argv + optind, o, err, errlen) < 0)
         return -1;
-    }
     if (o->read_path && o->test_mode) {
         snprintf(err, errlen, "-T and -r cannot be combined");
         return -1;
     }
+    return 0;
+}
+
+/* The item of a suricata.yaml-style list whose "interface" is name. */
+static const struct conf_node *iface_item(const struct conf_node *list, const char *name)
+{
+    for (const struct conf_node *it = list->child; it; it = it->next) {
+        const struct conf_node *n = conf_node_find(it, "interface");
+        if (name != NULL && n != NULL && n->value != NULL && strcmp(n->value, name) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* SECTION.bpf-filter, or the key in the interface's list item, then in the
+ * default item; path gets its dotted path. */
+static const struct conf_node *filter_node(const struct conf *c, const char *section,
+                                           const char *iface, char *path, size_t len)
+{
+    const struct conf_node *sec = conf_find(c, section);
+    if (sec == NULL)
+        return NULL;
+    if (!sec->is_seq) {
+        snprintf(path, len, "%s.bpf-filter", section);
+        return conf_node_find(sec, "bpf-filter");
+    }
+    const struct conf_node *items[] = { iface_item(sec, iface), iface_item(sec, "default") };
+    for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+        const struct conf_node *n = items[i] ? conf_node_find(items[i], "bpf-filter") : NULL;
+        if (n != NULL) {
+            snprintf(path, len, "%s.%s.bpf-filter", section, items[i]->name);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+int cli_live_filter(const struct options *o, const struct conf *c, struct live_filter *out,
+                    char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->f.origin = out->origin;
+    if (o->bpf != NULL) {
+        out->f.expr = o->bpf;
+        snprintf(out->origin, sizeof out->origin, "command line");
+        return 0;
+    }
+    char path[128], where[512];
+    const struct conf_node *n =
+        filter_node(c, o->af_packet ? "af-packet" : "pcap", o->iface, path, sizeof path);
+    if (n == NULL)
+        return 0;
+    conf_node_where(n, where, sizeof where);
+    if (n->value == NULL) {
+        snprintf(err, errlen, "%s: %s: expected a BPF filter in tcpdump syntax, not a %s",
+                 where, path, n->is_seq ? "list" : "mapping");
+        return -1;
+    }
+    snprintf(out->origin, sizeof out->origin, "%s: %s", where, path);
+    out->f.expr = n->value;
     return 0;
 }

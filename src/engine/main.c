@@ -217,7 +217,10 @@ int main(int argc, char **argv)
     if (conf == NULL)
         return EXIT_FAILURE;
     struct settings s;
-    if (settings_load(&s, conf, err, sizeof err) < 0) {
+    /* the live capture's filter: the command line's, or its config key */
+    struct live_filter lf = { 0 };
+    if (settings_load(&s, conf, err, sizeof err) < 0 ||
+        (o.iface != NULL && cli_live_filter(&o, conf, &lf, err, sizeof err) < 0)) {
         log_error("%s", err);
         settings_release(&s);
         conf_free(conf);
@@ -288,12 +291,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    const char *bpf = NULL;
-    conf_get_str(conf, "pcap.bpf-filter", NULL, &bpf);
     struct run_options ro = {
         .input = o.read_path,
         .iface = o.iface,
-        .bpf = bpf,
+        .filter = lf.f,
         .eve_path = s.eve_enabled ? eve_path : NULL,
         .fast_path = s.fast_enabled && de ? fast_path : NULL,
         .de = de,

@@ -400,9 +400,15 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
 {
     bool capture_only = o->capture_only;
     memset(rep, 0, sizeof *rep);
-    struct run *r = run_new(s);
-    if (r == NULL)
+    /* an interface or a filter that cannot be used fails before any output */
+    struct capture_live *live = NULL;
+    if (o->iface != NULL && (live = capture_live_open(o->iface, &o->filter)) == NULL)
         return -1;
+    struct run *r = run_new(s);
+    if (r == NULL) {
+        capture_live_close(live, NULL);
+        return -1;
+    }
     r->progress_line = isatty(STDERR_FILENO);
     int rc = -1;
     if (run_open_outputs(r, o, !capture_only) < 0)
@@ -433,10 +439,12 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
 
     struct capture_live_stats ks = { 0 };
-    if (o->iface != NULL)
-        rep->status = capture_live_run(o->iface, o->bpf, capture_only ? NULL : reader_cb, r,
-                                       &r->prog, &runmode_stop, &ks);
-    else if (capture_only)
+    if (live != NULL) {
+        rep->status = capture_live_run(live, capture_only ? NULL : reader_cb, r, &r->prog,
+                                       &runmode_stop);
+        capture_live_close(live, &ks);
+        live = NULL;
+    } else if (capture_only)
         rep->status = capture_pcap_count(o->input, &r->prog);
     else
         rep->status = capture_pcap_run(o->input, reader_cb, r, &r->prog, &runmode_stop);
@@ -467,6 +475,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     rc = rep->status == CAPTURE_FATAL ? -1 : 0;
 
 out:
+    capture_live_close(live, NULL);
     if (r->wt) {
         for (unsigned i = 0; i < r->nworkers; i++) {
             worker_destroy(&r->wt[i].w);
@@ -498,12 +507,13 @@ struct live_thread {
 
 struct live_source {
     bool inline_mode;
-    /* Opens thread i's source; -1 on error (logged). */
-    int (*open)(struct live_thread *t, unsigned i, const struct settings *s,
-                const struct run_options *o);
+    /* Opens thread i's source of n; -1 on error (logged). */
+    int (*open)(struct live_thread *t, unsigned i, unsigned n, const struct settings *s,
+                const struct run_options *o, const void *arg);
     void *(*main)(void *arg);       /* the thread: capture until runmode_stop */
     /* After the thread ended: counters, closing. */
     void (*close)(struct live_thread *t);
+    const void *arg;                /* the source's own: AF_PACKET's compiled filter */
 };
 
 static int run_live(const struct settings *s, const struct run_options *o,
@@ -545,7 +555,7 @@ static int run_live(const struct settings *s, const struct run_options *o,
             log_error("cannot set up IP defragmentation");
             goto out;
         }
-        if (src->open(&lt[i], i, s, o) < 0)
+        if (src->open(&lt[i], i, n, s, o, src->arg) < 0)
             goto out;
     }
     pthread_create(&r->mgmt, NULL, mgmt_main, r);
@@ -595,10 +605,12 @@ static int live_packet(void *ctx, const struct capture_pkt *cp)
 
 /* ---- NFQUEUE ---------------------------------------------------------------------- */
 
-static int nfq_open(struct live_thread *t, unsigned i, const struct settings *s,
-                    const struct run_options *o)
+static int nfq_open(struct live_thread *t, unsigned i, unsigned n, const struct settings *s,
+                    const struct run_options *o, const void *arg)
 {
+    (void)n;
     (void)o;
+    (void)arg;
     t->nfq = s->nfq;
     t->nfq.queue = s->nnfq_queues ? s->nfq_queues[i] : s->nfq.queue;
     return 0;
@@ -634,7 +646,7 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
                     struct run_report *rep)
 {
     static const struct live_source src = { true, nfq_open, nfq_thread_main,
-                                            nfq_close_thread };
+                                            nfq_close_thread, NULL };
     unsigned nq = s->nnfq_queues ? s->nnfq_queues : 1;
     int rc = run_live(s, o, rep, nq, &src);
     uint16_t first = s->nnfq_queues ? s->nfq_queues[0] : s->nfq.queue;
@@ -649,13 +661,17 @@ int runmode_run_nfq(const struct settings *s, const struct run_options *o,
 
 /* ---- AF_PACKET -------------------------------------------------------------------- */
 
-static int afp_open_thread(struct live_thread *t, unsigned i, const struct settings *s,
-                           const struct run_options *o)
+static int afp_open_thread(struct live_thread *t, unsigned i, unsigned n,
+                           const struct settings *s, const struct run_options *o,
+                           const void *filter)
 {
-    (void)i;
     (void)s;
     /* one fanout group per sensor: the pid keeps two sensors apart */
-    t->afp = afp_open(o->iface, (uint16_t)(getpid() & 0xffff), 1 << 20, 32);
+    uint16_t group = (uint16_t)(getpid() & 0xffff);
+    t->afp = afp_open(o->iface, group, 1 << 20, 32, filter);
+    if (t->afp != NULL && i + 1 == n)
+        log_info("af-packet: %s: capturing with %u socket%s in fanout group %u", o->iface, n,
+                 n == 1 ? "" : "s", group);
     return t->afp ? 0 : -1;
 }
 
@@ -683,10 +699,14 @@ static void afp_close_thread(struct live_thread *t)
 int runmode_run_afpacket(const struct settings *s, const struct run_options *o,
                          struct run_report *rep)
 {
-    static const struct live_source src = { false, afp_open_thread, afp_thread_main,
-                                            afp_close_thread };
+    struct afp_filter *filter;
+    if (afp_filter_compile(&o->filter, &filter) < 0)
+        return -1; /* before any output is opened */
+    const struct live_source src = { false, afp_open_thread, afp_thread_main,
+                                     afp_close_thread, filter };
     unsigned n = s->runmode == RUNMODE_WORKERS ? s->workers : 1;
     int rc = run_live(s, o, rep, n, &src);
+    afp_filter_free(filter);
     snprintf(rep->source_buf, sizeof rep->source_buf, "af-packet %s (%u threads)", o->iface, n);
     rep->source = rep->source_buf;
     return rc;

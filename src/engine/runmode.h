@@ -34,7 +34,7 @@ struct detect_engine;
 struct run_options {
     const char *input;                /* file or directory */
     const char *iface;                /* live capture (-i); input is NULL then */
-    const char *bpf;                  /* live capture: BPF filter or NULL */
+    struct capture_filter filter;     /* live capture: BPF filter, expr NULL for none */
     const char *eve_path;             /* NULL: no EVE */
     const char *fast_path;            /* NULL: no fast.log */
     const struct detect_engine *de;   /* NULL: no rules */
