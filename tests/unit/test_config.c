@@ -1,5 +1,6 @@
-/* Unit tests for src/engine/config (YAML tree, --set, typed getters) and
- * src/engine/settings (every key of etc/caracal.yaml, defaults, bad values). */
+/* Unit tests for src/engine/config (YAML tree, --set, typed getters),
+ * src/engine/settings (every key of etc/caracal.yaml, defaults, bad values)
+ * and the live capture's BPF filter (command line, config keys, compiling). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "capture/afpacket.h"
+#include "engine/cli.h"
 #include "engine/config.h"
 #include "engine/settings.h"
 #include "output/eve.h"
@@ -1070,6 +1073,189 @@ static void test_settings_set_overrides_file(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * The live capture's BPF filter: the command line, the config keys
+ * ------------------------------------------------------------------------- */
+
+#define ARGC(argv) ((int)(sizeof(argv) / sizeof *(argv)) - 1)
+
+static void test_cli_arguments_after_options_are_one_bpf_filter(void **state)
+{
+    (void)state;
+    struct options o;
+    char err[ERRLEN] = "";
+    char *words[] = { "caracal", "-i", "eth0", "tcp", "port", "80", NULL };
+    assert_int_equal(cli_parse(ARGC(words), words, &o, err, sizeof err), 0);
+    assert_string_equal(o.iface, "eth0");
+    assert_string_equal(o.bpf, "tcp port 80");
+
+    char *quoted[] = { "caracal", "--af-packet=eth1", "-l", "/tmp", "tcp port 80 or udp", NULL };
+    assert_int_equal(cli_parse(ARGC(quoted), quoted, &o, err, sizeof err), 0);
+    assert_true(o.af_packet);
+    assert_string_equal(o.iface, "eth1");
+    assert_string_equal(o.bpf, "tcp port 80 or udp");
+
+    /* options may follow the filter, as with tcpdump */
+    char *mixed[] = { "caracal", "not port 22", "-i", "eth0", "--runmode", "workers", NULL };
+    assert_int_equal(cli_parse(ARGC(mixed), mixed, &o, err, sizeof err), 0);
+    assert_string_equal(o.bpf, "not port 22");
+    assert_string_equal(o.runmode, "workers");
+
+    char *none[] = { "caracal", "-i", "eth0", NULL };
+    assert_int_equal(cli_parse(ARGC(none), none, &o, err, sizeof err), 0);
+    assert_null(o.bpf);
+}
+
+static void test_cli_filter_needs_a_live_capture(void **state)
+{
+    (void)state;
+    struct options o;
+    char err[ERRLEN] = "";
+    char *file[] = { "caracal", "-r", "a.pcap", "b.pcap", NULL };
+    assert_int_equal(cli_parse(ARGC(file), file, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unexpected argument 'b.pcap'"));
+    assert_non_null(strstr(err, "needs -i or --af-packet"));
+
+    /* --af-packet takes its interface after '=': say so */
+    char *afp[] = { "caracal", "--af-packet", "eth0", NULL };
+    assert_int_equal(cli_parse(ARGC(afp), afp, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--af-packet=eth0 or -i eth0"));
+}
+
+static void test_cli_filter_longer_than_the_limit_is_refused(void **state)
+{
+    (void)state;
+    static char word[CLI_MAX_FILTER / 2];
+    memset(word, 'a', sizeof word - 1);
+    struct options o;
+    char err[ERRLEN] = "";
+    char *fits[] = { "caracal", "-i", "eth0", word, NULL };
+    assert_int_equal(cli_parse(ARGC(fits), fits, &o, err, sizeof err), 0);
+    assert_int_equal(strlen(o.bpf), sizeof word - 1);
+    char *too_long[] = { "caracal", "-i", "eth0", word, word, "x", NULL };
+    assert_int_equal(cli_parse(ARGC(too_long), too_long, &o, err, sizeof err), -1);
+    assert_non_null(strstr(err, "BPF filter on the command line is longer than"));
+}
+
+/* The filter cli_live_filter picks for argv over yaml; its origin in origin. */
+static const char *live_filter_of(const char *yaml, char **argv, int argc, char *origin,
+                                  size_t len)
+{
+    static struct live_filter lf;
+    struct options o;
+    char err[ERRLEN] = "";
+    if (cli_parse(argc, argv, &o, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    struct conf *c = load_ok(yaml);
+    if (cli_live_filter(&o, c, &lf, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    snprintf(origin, len, "%s", lf.f.origin);
+    static char expr[256];
+    snprintf(expr, sizeof expr, "%s", lf.f.expr ? lf.f.expr : "(none)");
+    conf_free(c);
+    return expr;
+}
+
+static void test_live_filter_command_line_wins_over_key(void **state)
+{
+    (void)state;
+    char origin[700];
+    char *argv[] = { "caracal", "--af-packet=eth0", "udp", NULL };
+    assert_string_equal(live_filter_of("af-packet:\n  bpf-filter: tcp\n", argv, ARGC(argv),
+                                       origin, sizeof origin), "udp");
+    assert_string_equal(origin, "command line");
+}
+
+static void test_live_filter_key_of_each_capture_method(void **state)
+{
+    (void)state;
+    char origin[700];
+    const char *yaml = "pcap:\n  bpf-filter: port 53\naf-packet:\n  bpf-filter: port 80\n";
+    char *afp[] = { "caracal", "--af-packet=eth0", NULL };
+    assert_string_equal(live_filter_of(yaml, afp, ARGC(afp), origin, sizeof origin), "port 80");
+    assert_string_equal(origin, "caracal.yaml:4: af-packet.bpf-filter");
+    char *pcap[] = { "caracal", "-i", "eth0", NULL };
+    assert_string_equal(live_filter_of(yaml, pcap, ARGC(pcap), origin, sizeof origin),
+                        "port 53");
+    assert_string_equal(origin, "caracal.yaml:2: pcap.bpf-filter");
+    /* -i does not take af-packet's filter */
+    assert_string_equal(live_filter_of("af-packet:\n  bpf-filter: port 80\n", pcap,
+                                       ARGC(pcap), origin, sizeof origin), "(none)");
+}
+
+static void test_live_filter_suricata_interface_list(void **state)
+{
+    (void)state;
+    char origin[700];
+    const char *yaml = "af-packet:\n"
+                       "  - interface: eth1\n"
+                       "    bpf-filter: port 1\n"
+                       "  - interface: eth0\n"
+                       "    bpf-filter: port 0\n"
+                       "  - interface: eth2\n"
+                       "    threads: 2\n"
+                       "  - interface: default\n"
+                       "    bpf-filter: port 9\n";
+    char *eth0[] = { "caracal", "--af-packet=eth0", NULL };
+    assert_string_equal(live_filter_of(yaml, eth0, ARGC(eth0), origin, sizeof origin), "port 0");
+    assert_string_equal(origin, "caracal.yaml:5: af-packet.1.bpf-filter");
+    /* an item without the key, and an interface without an item: the default's */
+    char *eth2[] = { "caracal", "--af-packet", "-i", "eth2", NULL };
+    assert_string_equal(live_filter_of(yaml, eth2, ARGC(eth2), origin, sizeof origin), "port 9");
+    assert_string_equal(origin, "caracal.yaml:9: af-packet.3.bpf-filter");
+    char *eth7[] = { "caracal", "--af-packet=eth7", NULL };
+    assert_string_equal(live_filter_of(yaml, eth7, ARGC(eth7), origin, sizeof origin), "port 9");
+    /* no default item: no filter */
+    char *pcap[] = { "caracal", "-i", "eth7", NULL };
+    assert_string_equal(live_filter_of("pcap:\n  - interface: eth0\n    bpf-filter: tcp\n", pcap,
+                                       ARGC(pcap), origin, sizeof origin), "(none)");
+}
+
+static void test_live_filter_key_from_set_and_bad_kinds(void **state)
+{
+    (void)state;
+    struct options o;
+    struct live_filter lf;
+    char err[ERRLEN] = "";
+    char *argv[] = { "caracal", "--af-packet=eth0", NULL };
+    assert_int_equal(cli_parse(ARGC(argv), argv, &o, err, sizeof err), 0);
+
+    struct conf *c = load_ok("af-packet:\n  bpf-filter: tcp\n");
+    assert_int_equal(conf_set(c, "af-packet.bpf-filter=icmp", err, sizeof err), 0);
+    assert_int_equal(cli_live_filter(&o, c, &lf, err, sizeof err), 0);
+    assert_string_equal(lf.f.expr, "icmp");
+    assert_string_equal(lf.f.origin, "--set: af-packet.bpf-filter");
+    conf_free(c);
+
+    c = load_ok("af-packet:\n  bpf-filter:\n    port: 80\n");
+    assert_int_equal(cli_live_filter(&o, c, &lf, err, sizeof err), -1);
+    assert_ptr_equal(strstr(err, "caracal.yaml:2: af-packet.bpf-filter: "), err);
+    assert_non_null(strstr(err, "not a mapping"));
+    conf_free(c);
+
+    /* an empty section, as in the shipped file: no filter */
+    c = load_ok("af-packet:\n");
+    assert_int_equal(cli_live_filter(&o, c, &lf, err, sizeof err), 0);
+    assert_null(lf.f.expr);
+    conf_free(c);
+}
+
+static void test_afp_filter_compiles_or_names_its_origin(void **state)
+{
+    (void)state;
+    struct afp_filter *flt = (struct afp_filter *)1;
+    struct capture_filter none = { "  ", "command line" };
+    assert_int_equal(afp_filter_compile(&none, &flt), 0);
+    assert_null(flt);
+    struct capture_filter good = { "tcp port 80 or (udp and not port 53)", "command line" };
+    assert_int_equal(afp_filter_compile(&good, &flt), 0);
+    assert_non_null(flt);
+    afp_filter_free(flt);
+    struct capture_filter bad = { "tcp prt 80", "caracal.yaml:3: af-packet.bpf-filter" };
+    assert_int_equal(afp_filter_compile(&bad, &flt), -1);
+    assert_null(flt);
+}
+
+/* ---------------------------------------------------------------------------
  * The shipped etc/caracal.yaml
  * ------------------------------------------------------------------------- */
 
@@ -1088,6 +1274,12 @@ static void test_shipped_config_loads_with_expected_values(void **state)
     assert_string_equal(value_of(c, "rule-files.0"), "caracal.rules");
     assert_string_equal(value_of(c, "outputs.0.eve-log.filename"), "eve.json");
     assert_string_equal(value_of(c, "threading.worker-threads"), "auto");
+    struct options o;
+    struct live_filter lf;
+    char *afp[] = { "caracal", "--af-packet=eth0", NULL };
+    assert_int_equal(cli_parse(ARGC(afp), afp, &o, err, sizeof err), 0);
+    assert_int_equal(cli_live_filter(&o, c, &lf, err, sizeof err), 0);
+    assert_null(lf.f.expr); /* the key is there, commented out */
 
     struct settings s;
     if (settings_load(&s, c, err, sizeof err) != 0)
@@ -1188,6 +1380,14 @@ int main(void)
         cmocka_unit_test(test_settings_bad_eve_values),
         cmocka_unit_test(test_settings_stats_bad_values),
         cmocka_unit_test(test_settings_set_overrides_file),
+        cmocka_unit_test(test_cli_arguments_after_options_are_one_bpf_filter),
+        cmocka_unit_test(test_cli_filter_needs_a_live_capture),
+        cmocka_unit_test(test_cli_filter_longer_than_the_limit_is_refused),
+        cmocka_unit_test(test_live_filter_command_line_wins_over_key),
+        cmocka_unit_test(test_live_filter_key_of_each_capture_method),
+        cmocka_unit_test(test_live_filter_suricata_interface_list),
+        cmocka_unit_test(test_live_filter_key_from_set_and_bad_kinds),
+        cmocka_unit_test(test_afp_filter_compiles_or_names_its_origin),
         cmocka_unit_test(test_shipped_config_loads_with_expected_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
