@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Live capture on a veth in a network namespace, with libpcap (-i IFACE,
-# single runmode) and with AF_PACKET fanout (--af-packet, two threads):
+# Live capture on a veth in a network namespace, with libpcap (-i IFACE, in
+# the single and the workers runmode) and with AF_PACKET fanout
+# (--af-packet, two threads):
 #
 #   client ns (198.18.3.2) --veth-- server ns (198.18.3.1, python3 http.server)
 #
@@ -10,6 +11,11 @@
 # Checks: the alert of sid 9100003 (to the server, app_proto http), the http
 # event of the request, a TCP flow event, the final stats event with
 # capture.kernel_packets and decoder.pkts above zero.
+# BPF filters (AF_PACKET from the command line over a config key, libpcap
+# from pcap.bpf-filter) that exclude the HTTP port: the fetch leaves no
+# alert, http event or flow, while a UDP datagram to another port still
+# makes its flow. A filter that does not compile: exit 1 with the origin
+# (command line or key) and libpcap's reason, no eve.json.
 # Exit: 0 all passed, 1 a check failed, 77 skipped (not root, no ip netns,
 # no curl/python3).
 set -u
@@ -55,9 +61,16 @@ fails=0
 check() { # check NAME CONDITION-RESULT(0/1) MESSAGE
     if [ "$2" = 0 ]; then echo "PASS $1: $3"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
-# run_case LABEL CARACAL-ARGS...: capture one HTTP fetch, check what was logged
+for _ in $(seq 1 50); do # the HTTP server, once
+    ip netns exec "$ns_c" curl -s -o /dev/null -m 1 http://198.18.3.1:8080/ && break
+    sleep 0.1
+done
+
+# run_case LABEL EXPECT CARACAL-ARGS...: one HTTP fetch and one UDP datagram
+# (to port 9998) while caracal captures, then check what was logged.
+# EXPECT: http (the fetch is seen) or filtered (a filter excludes port 8080)
 run_case() {
-    local label=$1; shift
+    local label=$1 expect=$2; shift 2
     local log="$work/log-$label" out="$work/caracal-$label.out"
     mkdir -p "$log"
     echo "== $label: caracal $*"
@@ -65,37 +78,49 @@ run_case() {
         -S "$here/inline.rules" -l "$log" >"$out" 2>&1 &
     local cpid=$!
     pids+=($cpid)
+    # logged once the capture is open: packets from then on are buffered
     for _ in $(seq 1 50); do
-        grep -q "capturing\|af-packet\|nfqueue" "$out" 2>/dev/null && break
+        grep -q "capturing" "$out" 2>/dev/null && break
         sleep 0.1
     done
-    sleep 1 # the HTTP server, and the capture threads
     local body rc=0
     body=$(ip netns exec "$ns_c" curl -s -m 5 http://198.18.3.1:8080/allowed.txt)
     [ "$body" = "allowed content" ]; check "$label/fetch" $? "curl got the file through the captured link"
+    ip netns exec "$ns_c" bash -c 'echo probe >/dev/udp/198.18.3.1/9998'
     sleep 0.5
     kill -INT "$cpid"
     wait "$cpid" || rc=$?
     [ "$rc" = 0 ]; check "$label/exit" $? "caracal exited $rc on SIGINT"
-    python3 - "$log/eve.json" "$label" <<'PY'
+    python3 - "$log/eve.json" "$label" "$expect" <<'PY'
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
-label = sys.argv[2]
+label, expect = sys.argv[2], sys.argv[3]
 fails = 0
 def check(name, ok, msg):
     global fails
     print("%s %s/%s: %s" % ("PASS" if ok else "FAIL", label, name, msg))
     fails += 0 if ok else 1
 alerts = [e for e in evs if e["event_type"] == "alert" and e["alert"]["signature_id"] == 9100003]
-check("alert", len(alerts) == 1 and alerts[0].get("app_proto") == "http" and
-      alerts[0]["direction"] == "to_server" and alerts[0]["dest_port"] == 8080,
-      "one alert of sid 9100003 on the request (%d)" % len(alerts))
 http = [e for e in evs if e["event_type"] == "http"]
-check("http", len(http) == 1 and http[0]["http"].get("url") == "/allowed.txt" and
-      http[0]["http"].get("status") == 200 and http[0]["http"].get("http_method") == "GET",
-      "one http event for GET /allowed.txt, status 200")
-flows = [e for e in evs if e["event_type"] == "flow" and e["proto"] == "TCP" and e.get("dest_port") == 8080]
-check("flow", len(flows) == 1 and flows[0].get("app_proto") == "http", "one TCP flow event, app_proto http")
+flows = [e for e in evs if e["event_type"] == "flow" and e["proto"] == "TCP" and 8080 in
+         (e.get("src_port"), e.get("dest_port"))]
+udp = [e for e in evs if e["event_type"] == "flow" and e["proto"] == "UDP" and e.get("dest_port") == 9998]
+if expect == "http":
+    check("alert", len(alerts) == 1 and alerts[0].get("app_proto") == "http" and
+          alerts[0]["direction"] == "to_server" and alerts[0]["dest_port"] == 8080,
+          "one alert of sid 9100003 on the request (%d)" % len(alerts))
+    check("http", len(http) == 1 and http[0]["http"].get("url") == "/allowed.txt" and
+          http[0]["http"].get("status") == 200 and http[0]["http"].get("http_method") == "GET",
+          "one http event for GET /allowed.txt, status 200")
+    check("flow", len(flows) == 1 and flows[0].get("app_proto") == "http" and
+          flows[0].get("dest_port") == 8080, "one TCP flow event, app_proto http")
+else:
+    check("filtered", not alerts and not http and not flows,
+          "nothing of port 8080 got through the filter (%d alerts, %d http, %d flows)" %
+          (len(alerts), len(http), len(flows)))
+check("udp", len(udp) == 1 and udp[0]["src_ip"] == "198.18.3.2" and
+      udp[0]["flow"].get("pkts_toserver") == 1,
+      "one UDP flow event to port 9998 with its datagram (%d)" % len(udp))
 stats = [e for e in evs if e["event_type"] == "stats"]
 st = stats[-1]["stats"] if stats else {}
 check("stats", st.get("capture", {}).get("kernel_packets", 0) > 0 and st.get("decoder", {}).get("pkts", 0) > 0,
@@ -105,9 +130,37 @@ sys.exit(1 if fails else 0)
 PY
     [ $? = 0 ] || { fails=$((fails + 1)); tail -20 "$out"; }
 }
-run_case libpcap --runmode single -i "ls$$"
+
+# bad_filter LABEL MESSAGE CARACAL-ARGS...: caracal must refuse to start,
+# saying MESSAGE, and write no eve.json
+bad_filter() {
+    local label=$1 msg=$2; shift 2
+    local log="$work/log-$label" out="$work/caracal-$label.out" rc=0
+    echo "== $label: caracal $*"
+    ip netns exec "$ns_s" timeout 10 "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
+        -S "$here/inline.rules" -l "$log" >"$out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -qF -- "$msg" "$out" && grep -q "syntax error" "$out" && [ ! -e "$log/eve.json" ]
+    check "$label" $? "exit $rc (1 expected), says \"$msg ...: syntax error\", no eve.json"
+    grep "error" "$out" | tail -1
+}
+
+iface="ls$$"
+run_case libpcap http --runmode single -i "$iface"
+run_case libpcap-workers http --runmode workers --set threading.worker-threads=2 -i "$iface"
 # AF_PACKET with a fanout group of two capture threads: both directions of
 # the connection must meet in one of them
-run_case af-packet --runmode workers --set threading.worker-threads=2 --af-packet="ls$$"
+run_case af-packet http --runmode workers --set threading.worker-threads=2 --af-packet="$iface"
+# the filter on the command line wins over the config key, which would
+# keep only the HTTP port
+run_case af-packet-filter filtered --runmode workers --set threading.worker-threads=2 \
+    --set 'af-packet.bpf-filter=tcp port 8080' --af-packet="$iface" not tcp port 8080
+run_case libpcap-filter filtered --runmode single --set 'pcap.bpf-filter=not tcp port 8080' \
+    -i "$iface"
+bad_filter af-packet-bad-filter "command line: bad BPF filter 'tcp prt 8080'" \
+    --af-packet="$iface" 'tcp prt 8080'
+bad_filter af-packet-bad-key "--set: af-packet.bpf-filter: bad BPF filter 'tcp prt 8080'" \
+    --set 'af-packet.bpf-filter=tcp prt 8080' --af-packet="$iface"
+bad_filter libpcap-bad-key "--set: pcap.bpf-filter: bad BPF filter 'tcp prt 8080'" \
+    --set 'pcap.bpf-filter=tcp prt 8080' -i "$iface"
 echo "$([ $fails = 0 ] && echo 1 || echo 0) passed, $([ $fails = 0 ] && echo 0 || echo 1) failed"
 exit $([ $fails = 0 ] && echo 0 || echo 1)
