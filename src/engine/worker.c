@@ -373,6 +373,10 @@ void worker_restart_clock(struct worker *w, const struct timeval *end)
 void worker_destroy(struct worker *w)
 {
     write_pending(w);
+    /* flows still open (worker_finish not called: an error path) end as
+     * at shutdown, so that their module state is freed */
+    if (w->flows)
+        flow_table_flush(w->flows, &w->now);
     flow_table_free(w->flows);
     w->flows = NULL;
     stream_engine_free(w->stream);
