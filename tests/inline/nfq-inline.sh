@@ -29,268 +29,42 @@
 # Exit: 0 all passed, 1 some check failed, 77 skipped (not root, no ip netns,
 # iptables without NFQUEUE, no curl/python3, caracal built without nfqueue).
 #
-# Environment:
-#   CARACAL            the binary (default: $TOP_BUILDDIR/src/caracal, else
-#                      $TOP_SRCDIR/build/src/caracal, else $TOP_SRCDIR/src/caracal)
-#   TOP_SRCDIR         the repository root (default: two levels above this file)
-#   CARACAL_ARGS       extra caracal arguments, e.g. "--set nfq.fail-open=yes"
-#   IPTABLES           iptables command (default: iptables, else iptables-legacy)
+# Environment: CARACAL, CARACAL_ARGS (e.g. "--set nfq.fail-open=yes"),
+# IPTABLES, INLINE_KEEP=1 (see netns-lib.sh), and
 #   INLINE_NET_ONLY=1  only build the namespaces and run n1/n2 (no caracal)
-#   INLINE_KEEP=1      keep the work directory (logs, eve.json) after the run
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-: "${TOP_SRCDIR:=$(cd "$here/../.." && pwd)}"
-: "${TOP_BUILDDIR:=}"
-if [ -z "${CARACAL:-}" ]; then
-    # make check sets CARACAL; standalone, prefer an out-of-tree build in build/
-    for CARACAL in ${TOP_BUILDDIR:+"$TOP_BUILDDIR/src/caracal"} "$TOP_SRCDIR/build/src/caracal" \
-                   "$TOP_SRCDIR/src/caracal"; do
-        [ -x "$CARACAL" ] && break
-    done
-fi
-: "${CARACAL_ARGS:=}"
+# shellcheck source=netns-lib.sh
+. "$here/netns-lib.sh"
 : "${INLINE_NET_ONLY:=0}"
-: "${INLINE_KEEP:=0}"
 RULES="$here/inline.rules"
-CONF="$TOP_SRCDIR/etc/caracal.yaml"
 QUEUE=0
 PORT=8080
 CLI_IP=198.18.1.2 RTR_CLI_IP=198.18.1.1 RTR_SRV_IP=198.18.2.1 SRV_IP=198.18.2.2
 URL="http://$SRV_IP:$PORT"
 CURL_TIMEOUT=5          # seconds; check b waits this long on purpose
-READY_TIMEOUT=10        # seconds for caracal to report "ready"
-STOP_TIMEOUT=8          # seconds for caracal to exit after SIGTERM
-start_time=$(date +%s)
 
-skip() { echo "SKIP: $*"; exit 77; }
-now() { date +%s.%N; }
-elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-
-# ---------------------------------------------------------------- prerequisites
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, iptables, NFQUEUE)"
-for tool in ip ss curl python3 awk; do
-    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
-done
-# The interpreter itself (not a pyenv-style shim): faster, and its pid is the server's.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-[ -x "$PYTHON" ] || skip "python3 does not run"
-if [ -z "${IPTABLES:-}" ]; then
-    if command -v iptables >/dev/null 2>&1; then IPTABLES=iptables
-    elif command -v iptables-legacy >/dev/null 2>&1; then IPTABLES=iptables-legacy
-    else skip "iptables not found (apt-get install iptables)"; fi
-fi
-command -v "${IPTABLES%% *}" >/dev/null 2>&1 || skip "$IPTABLES not found"
-$IPTABLES -j NFQUEUE --help 2>/dev/null | grep -q -- '--queue-bypass' \
-    || skip "$IPTABLES has no NFQUEUE target with --queue-bypass"
-ip netns list >/dev/null 2>&1 || skip "ip netns does not work here"
-if [ "$INLINE_NET_ONLY" != 1 ]; then
-    [ -x "$CARACAL" ] || { echo "FAIL: no executable caracal at $CARACAL"; exit 1; }
-    [ -f "$RULES" ] || { echo "FAIL: no rule file $RULES"; exit 1; }
-    [ -f "$CONF" ] || { echo "FAIL: no configuration $CONF"; exit 1; }
-    build_info=$("$CARACAL" --build-info 2>&1)
-    if ! printf '%s\n' "$build_info" | grep -Eiq '^[[:space:]]*nfqueue:[[:space:]]*yes'; then
-        line=$(printf '%s\n' "$build_info" | grep -i 'nfqueue' | head -1)
-        skip "caracal built without NFQUEUE support (--build-info: ${line:-no nfqueue line})"
-    fi
-fi
-
-# ---------------------------------------------------------------- state, cleanup
-tag=$$
-NS_C="caracal-cli-$tag" NS_R="caracal-rtr-$tag" NS_S="caracal-srv-$tag"
-made_ns=""
-caracal_pid="" srv_pid=""
-tmp=$(mktemp -d /tmp/caracal-inline.XXXXXX)
-logdir="$tmp/log" www="$tmp/www"
-mkdir -p "$logdir" "$www"
-eve="$logdir/eve.json"
-car_out="$tmp/caracal.stdout" car_err="$tmp/caracal.stderr"
-srv_log="$tmp/http.log"
-npass=0 nfail=0 failed=""
-
-cleanup() {
-    local rc=$? ns pids
-    trap - EXIT INT TERM
-    # Every process left in our namespaces is ours (caracal, http.server, curl).
-    for ns in $made_ns; do
-        pids=$(ip netns pids "$ns" 2>/dev/null)
-        [ -n "$pids" ] && kill $pids 2>/dev/null
-    done
-    for ns in $made_ns; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-            sleep 0.1
-        done
-        pids=$(ip netns pids "$ns" 2>/dev/null)
-        [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    done
-    for pid in $caracal_pid $srv_pid; do wait "$pid" 2>/dev/null; done
-    for ns in $made_ns; do ip netns del "$ns" 2>/dev/null; done
-    if [ "$INLINE_KEEP" = 1 ]; then echo "work directory kept: $tmp"; else rm -rf "$tmp"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM
-
-pass() { echo "PASS $1: $2"; npass=$((npass + 1)); }
-fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); failed="$failed $1"; }
-info() { echo "     $*"; }
-
-run() {  # run CMD...: run it, and on failure print what was run and its output
-    local out rc
-    out=$("$@" 2>&1); rc=$?
-    if [ $rc -ne 0 ]; then
-        echo "command failed (exit $rc): $*"
-        [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/    /'
-    fi
-    return $rc
-}
-in_c() { ip netns exec "$NS_C" "$@"; }
-in_r() { ip netns exec "$NS_R" "$@"; }
-in_s() { ip netns exec "$NS_S" "$@"; }
-
-# fetch NAME PATH [CURL_ARGS...]: curl from the client ns. Sets fetch_rc,
-# fetch_body, fetch_time.
-fetch() {
-    local t0 name=$1 path=$2
-    shift 2
-    t0=$(now)
-    fetch_body=$(in_c curl --noproxy '*' -s -S -m "$CURL_TIMEOUT" "$@" -o - "$URL$path" \
-                 2>"$tmp/curl-$name.err")
-    fetch_rc=$?
-    fetch_time=$(elapsed_since "$t0")
-    info "curl${*:+ $*} $URL$path -> exit $fetch_rc in ${fetch_time}s $(head -c 200 "$tmp/curl-$name.err" | tr '\n' ' ')"
-}
-# server_hits PATH [FROM_BYTE]: number of access-log lines for "GET PATH"
-server_hits() {
-    tail -c +"$((${2:-0} + 1))" "$srv_log" 2>/dev/null | grep -c "\"GET $1 HTTP" || true
-}
-log_size() { stat -c %s "$srv_log" 2>/dev/null || echo 0; }
-# queue_line: the queue's line of the router ns' nfnetlink_queue file, or empty.
-# Fields: queue_num portid queue_total copy_mode copy_range queue_dropped
-#         user_dropped id_sequence 1
-queue_line() { in_r cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk -v q="$QUEUE" '$1 == q'; }
+if [ "$INLINE_NET_ONLY" = 1 ]; then nfqlib_prereqs nocaracal; else nfqlib_prereqs; fi
+[ "$INLINE_NET_ONLY" = 1 ] || [ -f "$RULES" ] || { echo "FAIL: no rule file $RULES"; exit 1; }
+nfqlib_workdir inline
+www="$tmp/www"
+mkdir -p "$www"
+eve="$tmp/inline-log/eve.json"
+eve_q() { eve_query "$eve" "$@"; }
 nfq_rule_pkts() { in_r $IPTABLES -L FORWARD -v -n -x 2>/dev/null | awk '$3 == "NFQUEUE" { print $1; exit }'; }
-nfq_rule_counters() { in_r $IPTABLES -L FORWARD -v -n -x 2>/dev/null | sed 's/^/    /'; }
-
-# eve_q QUERY ARGS...: read eve.json
-#   alert SID      -> the alert.action of each alert with that sid, space separated
-#   count TYPE     -> number of events of that event_type
-#   ips KEY        -> final stats event's ips.KEY (0 when absent), "nostats" without one
-#   summary        -> human-readable summary
-EVE_PY='
-import json, sys
-path, query, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-evs, bad = [], 0
-try:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                evs.append(json.loads(line))
-            except ValueError:
-                bad += 1
-except OSError:
-    pass
-def final_ips():
-    st = [e for e in evs if e.get("event_type") == "stats"]
-    if not st:
-        return None
-    last = st[-1]
-    ips = (last.get("stats") or {}).get("ips")
-    if ips is None:
-        ips = last.get("ips")
-    return ips or {}
-if query == "alert":
-    print(" ".join(str((e.get("alert") or {}).get("action")) for e in evs
-                   if e.get("event_type") == "alert"
-                   and str((e.get("alert") or {}).get("signature_id")) == args[0]))
-elif query == "count":
-    print(sum(1 for e in evs if e.get("event_type") == args[0]))
-elif query == "ips":
-    ips = final_ips()
-    print("nostats" if ips is None else int(ips.get(args[0], 0)))
-elif query == "summary":
-    counts = {}
-    for e in evs:
-        counts[e.get("event_type")] = counts.get(e.get("event_type"), 0) + 1
-    print("    eve.json: %d events (%s), %d unparsable lines" % (len(evs),
-          ", ".join("%s %d" % kv for kv in sorted(counts.items(), key=lambda kv: str(kv[0]))), bad))
-    ndrop = 0
-    for e in evs:
-        t = e.get("event_type")
-        if t == "drop":
-            ndrop += 1
-            if ndrop > 8:
-                continue
-        if t == "alert":
-            a = e.get("alert") or {}
-            print("    alert sid %s action %s %s:%s -> %s:%s %s" % (a.get("signature_id"),
-                  a.get("action"), e.get("src_ip"), e.get("src_port"), e.get("dest_ip"),
-                  e.get("dest_port"), (e.get("http") or {}).get("url", "")))
-        elif t == "drop":
-            d = e.get("drop") or {}
-            print("    drop %s:%s -> %s:%s reason %s" % (e.get("src_ip"), e.get("src_port"),
-                  e.get("dest_ip"), e.get("dest_port"), d.get("reason")))
-    if ndrop > 8:
-        print("    ... %d more drop events" % (ndrop - 8))
-    ips = final_ips()
-    print("    final stats ips: %s" % ("no stats event" if ips is None else json.dumps(ips)))
-'
-eve_q() { "$PYTHON" -c "$EVE_PY" "$eve" "$@"; }
 
 diagnostics() {
     echo "---- diagnostics"
-    if [ "$INLINE_NET_ONLY" != 1 ]; then
-        echo "  caracal: ip netns exec $NS_R $CARACAL -c $CONF -q $QUEUE -S $RULES -l $logdir $CARACAL_ARGS"
-        echo "  caracal stderr (last 25 lines):"
-        tail -n 25 "$car_err" 2>/dev/null | sed 's/^/    /'
-        if [ -s "$car_out" ]; then
-            echo "  caracal stdout (last 10 lines):"
-            tail -n 10 "$car_out" | sed 's/^/    /'
-        fi
-        eve_q summary
-    fi
+    [ "$INLINE_NET_ONLY" = 1 ] || caracal_diag inline
     echo "  http.server log (last 15 lines):"
     tail -n 15 "$srv_log" 2>/dev/null | sed 's/^/    /'
-    if ip netns list 2>/dev/null | grep -q "^$NS_R\b"; then
-        echo "  router FORWARD chain:"
-        nfq_rule_counters
-        echo "  router nfnetlink_queue: $(queue_line || true)"
-        in_r cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | grep -q . \
-            || echo "    (no queue instance bound in the router ns)"
-    fi
+    router_diag
 }
 
 # ---------------------------------------------------------------- network
+nfqlib_netns caracal
 echo "namespaces: $NS_C $NS_R $NS_S; work directory $tmp"
-ip netns add "$NS_C" 2>/dev/null || skip "cannot create a network namespace (ip netns add)"
-made_ns="$NS_C"
-run ip netns add "$NS_R" || exit 1
-made_ns="$made_ns $NS_R"
-run ip netns add "$NS_S" || exit 1
-made_ns="$made_ns $NS_S"
-
-setup_net() {
-    # veth pairs are created inside the router ns and one end moved out, so
-    # nothing is ever created in the host's own namespace.
-    run ip -n "$NS_R" link add to-cli type veth peer name eth0 &&
-    run ip -n "$NS_R" link set eth0 netns "$NS_C" &&
-    run ip -n "$NS_R" link add to-srv type veth peer name eth0 &&
-    run ip -n "$NS_R" link set eth0 netns "$NS_S" &&
-    run ip -n "$NS_C" addr add "$CLI_IP/24" dev eth0 &&
-    run ip -n "$NS_R" addr add "$RTR_CLI_IP/24" dev to-cli &&
-    run ip -n "$NS_R" addr add "$RTR_SRV_IP/24" dev to-srv &&
-    run ip -n "$NS_S" addr add "$SRV_IP/24" dev eth0 &&
-    run ip -n "$NS_C" link set lo up && run ip -n "$NS_C" link set eth0 up &&
-    run ip -n "$NS_R" link set lo up && run ip -n "$NS_R" link set to-cli up &&
-    run ip -n "$NS_R" link set to-srv up &&
-    run ip -n "$NS_S" link set lo up && run ip -n "$NS_S" link set eth0 up &&
-    run ip -n "$NS_C" route add default via "$RTR_CLI_IP" &&
-    run ip -n "$NS_S" route add default via "$RTR_SRV_IP" &&
-    run ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
-}
-if ! setup_net; then
+if ! nfqlib_net_setup "$CLI_IP" "$RTR_CLI_IP" "$RTR_SRV_IP" "$SRV_IP"; then
     echo "FAIL: could not build the test network"; diagnostics; exit 1
 fi
 # IPv6 beside it (2001:db8::/32, documentation addresses), for the IPv6
@@ -310,20 +84,10 @@ fi
 
 # ---------------------------------------------------------------- HTTP server
 echo "caracal inline test index" >"$www/index.html"
-echo "allowed content $tag" >"$www/allowed.txt"
-echo "forbidden content $tag" >"$www/forbidden.txt"
-echo "reset content $tag" >"$www/reset.txt"
-# The access log goes to stderr; -u keeps it unbuffered.
-( cd "$www" && exec ip netns exec "$NS_S" "$PYTHON" -u -m http.server "$PORT" --bind "$SRV_IP" \
-      >"$tmp/http.stdout" 2>"$srv_log" ) &
-srv_pid=$!
-srv_ok=0
-for _ in $(seq 1 50); do
-    if in_s curl --noproxy '*' -s -m 1 -o /dev/null "$URL/index.html" 2>/dev/null; then srv_ok=1; break; fi
-    kill -0 "$srv_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ $srv_ok != 1 ]; then
+echo "allowed content $$" >"$www/allowed.txt"
+echo "forbidden content $$" >"$www/forbidden.txt"
+echo "reset content $$" >"$www/reset.txt"
+if ! nfqlib_http_start "$www" "$SRV_IP" "$PORT"; then
     echo "FAIL: python3 -m http.server did not come up on $URL"; diagnostics; exit 1
 fi
 
@@ -341,12 +105,12 @@ if ! in_r $IPTABLES -A FORWARD -j NFQUEUE --queue-num "$QUEUE" --queue-bypass 2>
     skip "cannot add the NFQUEUE rule in a namespace: $(head -c 300 "$tmp/ipt.err")"
 fi
 info "router: $IPTABLES -A FORWARD -j NFQUEUE --queue-num $QUEUE --queue-bypass"
-qb=$(queue_line)
+qb=$(queue_line "$QUEUE")
 [ -n "$qb" ] && info "warning: queue $QUEUE already bound before caracal: $qb"
 off=$(log_size)
 fetch n2 /allowed.txt
 qpkts=$(nfq_rule_pkts)
-if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $tag" ] \
+if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $$" ] \
         && [ "$(server_hits /allowed.txt "$off")" -ge 1 ] && [ "${qpkts:-0}" -gt 0 ]; then
     pass n2 "with the NFQUEUE rule and no sensor, traffic passes (queue-bypass; $qpkts packets hit the rule)"
 else
@@ -361,31 +125,11 @@ fi
 
 # ---------------------------------------------------------------- caracal
 echo "== caracal inline on queue $QUEUE"
-# `ip netns exec` execs the command, so $! is caracal's own pid.
-# shellcheck disable=SC2086  # CARACAL_ARGS is split on purpose
-ip netns exec "$NS_R" "$CARACAL" -c "$CONF" -q "$QUEUE" -S "$RULES" -l "$logdir" $CARACAL_ARGS \
-    >"$car_out" 2>"$car_err" &
-caracal_pid=$!
-info "started caracal (pid $caracal_pid): $CARACAL -c $CONF -q $QUEUE -S $RULES -l $logdir $CARACAL_ARGS"
-ready=0
-deadline=$(( $(date +%s) + READY_TIMEOUT ))
-while [ "$(date +%s)" -le "$deadline" ]; do
-    # caracal logs "caracal: info: nfqueue: queue 0 ready" once bound
-    if grep -v -i 'not ready' "$car_err" 2>/dev/null | grep -q 'ready'; then ready=1; break; fi
-    kill -0 "$caracal_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ $ready != 1 ]; then
-    if kill -0 "$caracal_pid" 2>/dev/null; then
-        fail ready "caracal did not print 'ready' on stderr within $READY_TIMEOUT s"
-    else
-        wait "$caracal_pid"; rc=$?
-        fail ready "caracal exited (status $rc) before it was ready"
-    fi
+if ! caracal_start inline 1 -q "$QUEUE" -S "$RULES"; then
     diagnostics; exit 1
 fi
-info "ready: $(grep -v -i 'not ready' "$car_err" | grep -m1 'ready')"
-qb=$(queue_line)
+info "ready: $(grep -m1 'ready' "$tmp/inline.err")"
+qb=$(queue_line "$QUEUE")
 info "router nfnetlink_queue: ${qb:-<no line for queue $QUEUE>}"
 [ -n "$qb" ] || info "warning: caracal is ready but no queue instance $QUEUE exists in the router ns"
 
@@ -393,7 +137,7 @@ info "router nfnetlink_queue: ${qb:-<no line for queue $QUEUE>}"
 echo "-- a. benign request"
 off=$(log_size)
 fetch a /allowed.txt
-if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $tag" ]; then
+if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $$" ]; then
     pass a1 "GET /allowed.txt through caracal returned the file"
 else
     fail a1 "GET /allowed.txt: curl exit $fetch_rc, body '$(printf %s "$fetch_body" | head -c 80)'"
@@ -517,82 +261,24 @@ fi
 # f (first half). The sensor is bound and idle: nothing may wait for a verdict.
 # Retransmissions of the dropped connection keep arriving, so allow a moment.
 echo "-- f. verdicts (queue bound, idle)"
-qline="" settled=0
-for _ in $(seq 1 30); do
-    qline=$(queue_line)
-    [ -n "$qline" ] || break
-    set -- $qline
-    if [ "$3" = 0 ]; then settled=1; break; fi
-    sleep 0.1
-done
-info "router /proc/net/netfilter/nfnetlink_queue: ${qline:-<no line for queue $QUEUE>}"
-if [ -z "$qline" ]; then
-    fail f1 "no queue instance $QUEUE in the router ns while caracal runs"
-elif [ $settled != 1 ]; then
-    fail f1 "queue_total stays at $3: packets are waiting for a verdict"
-else
-    set -- $qline
-    if [ "$6" != 0 ] || [ "$7" != 0 ]; then
-        fail f1 "queue_total 0 but queue_dropped $6, user_dropped $7: packets were lost before a verdict"
-    else
-        pass f1 "queue_total 0, queue_dropped 0, user_dropped 0 while caracal is bound"
-    fi
-fi
+check_queue_idle f1 "$QUEUE"
 # c (server side): up to the moment caracal stops, /forbidden never got through.
 # (After it stops, fail-open may legitimately let a late retransmission through.)
 forbidden_before_stop=$(server_hits /forbidden.txt "$off_b")
 
 # ---------------------------------------------------------------- stop caracal
 echo "-- stopping caracal (SIGTERM)"
-stopped=0
-if ! kill -0 "$caracal_pid" 2>/dev/null; then
-    wait "$caracal_pid"; car_rc=$?
-    fail stop "caracal exited (status $car_rc) before it was stopped: it died during the test"
-    stopped=2
-else
-    kill -TERM "$caracal_pid" 2>/dev/null
-fi
-for _ in $(seq 1 $((STOP_TIMEOUT * 10))); do
-    [ $stopped = 2 ] && break
-    kill -0 "$caracal_pid" 2>/dev/null || { stopped=1; break; }
-    sleep 0.1
-done
-if [ $stopped = 2 ]; then
-    :
-elif [ $stopped = 1 ]; then
-    wait "$caracal_pid"; car_rc=$?
-    if [ $car_rc -eq 0 ]; then
-        pass stop "caracal exited 0 on SIGTERM"
-    else
-        fail stop "caracal exited with status $car_rc on SIGTERM"
-    fi
-else
-    fail stop "caracal still running $STOP_TIMEOUT s after SIGTERM; killing it"
-    kill -KILL "$caracal_pid" 2>/dev/null
-    wait "$caracal_pid" 2>/dev/null
-fi
-caracal_pid=""
+check_stop stop inline
 
 # f (second half): no instance (and no waiting packet) left after exit.
-qline=$(queue_line)
-info "router nfnetlink_queue after exit: ${qline:-<no line for queue $QUEUE: instance released>}"
-if [ -z "$qline" ]; then
-    pass f2 "queue instance released on exit: nothing left waiting"
-else
-    set -- $qline
-    if [ "$3" = 0 ]; then
-        pass f2 "queue_total 0 after exit"
-    else
-        fail f2 "queue_total $3 after caracal exited: packets left without a verdict"
-    fi
-fi
+check_released f2 "$QUEUE"
 
 # e. fail-open after the sensor stopped
 echo "-- e. after caracal stopped (rule still in place)"
 if in_r $IPTABLES -S FORWARD 2>/dev/null | grep -q -- '-j NFQUEUE'; then
     off=$(log_size)
     fetch e /allowed.txt
-    if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $tag" ] \
+    if [ $fetch_rc -eq 0 ] && [ "$fetch_body" = "allowed content $$" ] \
             && [ "$(server_hits /allowed.txt "$off")" -ge 1 ]; then
         pass e "GET /allowed.txt passes again with no sensor on the queue (queue-bypass)"
     else
@@ -605,7 +291,7 @@ fi
 # ---------------------------------------------------------------- eve.json checks
 echo "-- eve.json"
 if [ ! -s "$eve" ]; then
-    fail eve "no eve.json (or empty) in $logdir"
+    fail eve "no eve.json (or empty): $eve"
 fi
 acts=$(eve_q alert 9100003)
 case " $acts " in
@@ -623,7 +309,7 @@ if [ "${ndrop:-0}" -ge 1 ]; then
 else
     fail b4 "no drop events in eve.json"
 fi
-blocked=$(eve_q ips blocked); blocked=${blocked:-nostats}
+blocked=$(eve_q stat ips.blocked); blocked=${blocked:-nostats}
 if [ "$blocked" = nostats ]; then
     fail c1 "no stats event in eve.json"
 elif [ "$blocked" -ge 2 ]; then
@@ -643,8 +329,8 @@ case " $acts " in
     *" blocked "*) pass d3 "alert sid 9100002 with action blocked" ;;
     *) fail d3 "no alert sid 9100002 with action blocked (actions seen: ${acts:-none})" ;;
 esac
-accepted=$(eve_q ips accepted); accepted=${accepted:-nostats}
-rejected=$(eve_q ips rejected)
+accepted=$(eve_q stat ips.accepted); accepted=${accepted:-nostats}
+rejected=$(eve_q stat ips.rejected)
 if [ "$accepted" = nostats ]; then
     fail g "no stats event in eve.json"
 elif [ "$accepted" -gt 0 ]; then
@@ -654,11 +340,4 @@ else
 fi
 
 # ---------------------------------------------------------------- summary
-secs=$(( $(date +%s) - start_time ))
-if [ $nfail -gt 0 ]; then
-    diagnostics
-    echo "$npass passed, $nfail failed:$failed ($secs s)"
-    exit 1
-fi
-echo "$npass passed, 0 failed ($secs s)"
-exit 0
+nfqlib_summary
