@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -14,6 +15,9 @@
 
 #include "decode/decode.h"
 #include "util/log.h"
+
+/* Bytes of one receive: a whole packet (snaplen at most 65535) and its netlink headers. */
+#define NFQ_RECV_BUF (65536 + 4096)
 
 struct nfq_run {
     const struct nfq_config *cfg;
@@ -185,9 +189,16 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
     int rcvbuf = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* One buffer per queue: each thread reads its own. */
+    char *buf = malloc(NFQ_RECV_BUF);
+    if (buf == NULL) {
+        log_error("nfqueue: queue %u: out of memory", cfg->queue);
+        nfq_destroy_queue(qh);
+        nfq_close(h);
+        return -1;
+    }
     log_info("nfqueue: queue %u ready", cfg->queue);
 
-    static char buf[65536 + 4096] __attribute__((aligned));
     for (;;) {
         if (*stop && !run.draining) {
             /* Every packet gets a verdict: what is still queued is accepted. */
@@ -195,11 +206,11 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
             struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
         }
-        ssize_t rv = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        ssize_t rv = recv(fd, buf, NFQ_RECV_BUF, MSG_DONTWAIT);
         if (rv < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             /* nothing more for now: a held batch must not wait for traffic */
             batch_flush(qh, &run);
-            rv = recv(fd, buf, sizeof buf, 0);
+            rv = recv(fd, buf, NFQ_RECV_BUF, 0);
         }
         if (rv < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -217,6 +228,7 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
         nfq_handle_packet(h, buf, (int)rv);
     }
     batch_flush(qh, &run);
+    free(buf);
     nfq_destroy_queue(qh);
     nfq_close(h);
     return 0;
