@@ -48,12 +48,16 @@ static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
     run->batched = 0;
 }
 
-/* The accept verdict of the configured mode. */
-static int accept_verdict(const struct nfq_config *cfg, struct nfq_q_handle *qh, uint32_t id)
+/* The accept verdict of the configured mode. mark is the packet's own:
+ * repeat changes only the bits under repeat_mask, so marks other rules
+ * rely on survive the second pass. */
+static int accept_verdict(const struct nfq_config *cfg, struct nfq_q_handle *qh, uint32_t id,
+                          uint32_t mark)
 {
     switch (cfg->mode) {
     case NFQ_MODE_REPEAT:
-        return nfq_set_verdict2(qh, id, NF_REPEAT, cfg->repeat_mark & cfg->repeat_mask, 0, NULL);
+        mark = (mark & ~cfg->repeat_mask) | (cfg->repeat_mark & cfg->repeat_mask);
+        return nfq_set_verdict2(qh, id, NF_REPEAT, mark, 0, NULL);
     case NFQ_MODE_ROUTE:
         return nfq_set_verdict(qh, id, NF_QUEUE_NR(cfg->route_queue), 0, NULL);
     default:
@@ -135,7 +139,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
                 batch_flush(qh, run);
             return 0; /* its latency is counted at the flush */
         } else {
-            rc = accept_verdict(run->cfg, qh, id);
+            rc = accept_verdict(run->cfg, qh, id, nfq_get_nfmark(nfa));
         }
     } else {
         run->c->dropped++;

@@ -16,8 +16,9 @@ enum verdict { VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT };
 /* What an accept verdict does (nfq.mode), as in Suricata:
  *   accept  the packet goes on (NF_ACCEPT);
  *   repeat  it is sent through the hook again (NF_REPEAT) with repeat_mark
- *           set under repeat_mask, so a rule "-m mark ! --mark M/K" lets it
- *           pass the second time (other rules of the chain then apply);
+ *           set under repeat_mask (its other mark bits kept), so a rule
+ *           "-m mark ! --mark M/K" lets it pass the second time (other
+ *           rules of the chain then apply);
  *   route   it is handed to queue route_queue (NF_QUEUE), e.g. another program. */
 enum nfq_mode { NFQ_MODE_ACCEPT, NFQ_MODE_REPEAT, NFQ_MODE_ROUTE };
 
