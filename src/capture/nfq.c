@@ -101,6 +101,11 @@ double nfq_latency_quantile(const struct nfq_counters *c, double q)
     return pow(2, NFQ_LAT_BUCKETS / 4.0);
 }
 
+/* What on_packet returns: go on with the next message. (0 would tell
+ * libnfnetlink to stop reading, and a queue setting changed while packets
+ * arrive would then return before the kernel's answer.) */
+#define NFQ_CB_NEXT 1
+
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
                      void *data)
 {
@@ -109,7 +114,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
     struct nfq_run *run = data;
     struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
     if (ph == NULL)
-        return 0;
+        return NFQ_CB_NEXT;
     uint32_t id = ntohl(ph->packet_id);
     unsigned char *payload = NULL;
     int len = nfq_get_payload(nfa, &payload);
@@ -137,7 +142,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
             run->batch_t0[run->batched] = t0;
             if (++run->batched >= run->cfg->batchcount)
                 batch_flush(qh, run);
-            return 0; /* its latency is counted at the flush */
+            return NFQ_CB_NEXT; /* its latency is counted at the flush */
         } else {
             rc = accept_verdict(run->cfg, qh, id, nfq_get_nfmark(nfa));
         }
@@ -149,7 +154,29 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
     if (rc < 0)
         run->c->verdict_errors++;
     latency_add(run->c, now_us() - t0);
-    return 0;
+    return NFQ_CB_NEXT;
+}
+
+/*
+ * Stopping without losing a packet. The kernel drops whatever is still
+ * queued when a queue is unbound, and under load the queue is never empty
+ * for long. So the queue is sealed first: length 0 and fail-open, its new
+ * packets are accepted by the kernel at once, uninspected, as the NFQUEUE
+ * rule's --queue-bypass accepts them once the queue is gone. The kernel
+ * applies the setting before it answers; from then on the queued packets
+ * are those already on the socket, and reading it empty empties the queue.
+ * False when the kernel refused (fail-open came with Linux 3.6): then the
+ * queue is read until it is quiet, as before.
+ */
+static bool seal_queue(struct nfq_q_handle *qh, uint16_t queue)
+{
+    if (nfq_set_queue_flags(qh, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN) < 0 ||
+        nfq_set_queue_maxlen(qh, 0) < 0) {
+        log_warn("nfqueue: queue %u: cannot stop the kernel queueing (%s); packets that "
+                 "arrive while caracal unbinds may be dropped", queue, strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
@@ -163,6 +190,9 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
                   strerror(errno));
         return -1;
     }
+    /* libnfnetlink reads packets too while it waits for the answer to a
+     * setting: with its default 8 KB buffer a larger one would be cut. */
+    nfnl_set_rcv_buffer_size(nfq_nfnlh(h), NFQ_RECV_BUF);
     /* Older kernels want the protocol families bound explicitly. */
     nfq_unbind_pf(h, AF_INET);
     nfq_bind_pf(h, AF_INET);
@@ -203,17 +233,23 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
     }
     log_info("nfqueue: queue %u ready", cfg->queue);
 
+    bool sealed = false; /* stopping, and the kernel queues nothing more */
     for (;;) {
         if (*stop && !run.draining) {
             /* Every packet gets a verdict: what is still queued is accepted. */
             run.draining = true;
-            struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+            sealed = seal_queue(qh, cfg->queue);
+            if (!sealed) {
+                struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+            }
         }
         ssize_t rv = recv(fd, buf, NFQ_RECV_BUF, MSG_DONTWAIT);
         if (rv < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             /* nothing more for now: a held batch must not wait for traffic */
             batch_flush(qh, &run);
+            if (sealed)
+                break; /* every queued packet was read: the queue is empty */
             rv = recv(fd, buf, NFQ_RECV_BUF, 0);
         }
         if (rv < 0) {

@@ -58,8 +58,9 @@ bool capture_nfq_available(void);
 
 /*
  * Binds the queue and gives every packet the callback's verdict until
- * *stop is set; then accepts what is still queued, and unbinds. Returns 0,
- * or -1 when the queue cannot be opened (the reason is logged).
+ * *stop is set; then has the kernel queue nothing more (length 0,
+ * fail-open), accepts what is still queued, and unbinds the empty queue.
+ * Returns 0, or -1 when the queue cannot be opened (the reason is logged).
  */
 int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
                     volatile sig_atomic_t *stop, struct nfq_counters *counters);
