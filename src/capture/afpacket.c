@@ -142,12 +142,15 @@ fail:
     return NULL;
 }
 
-void afp_run(struct afp_socket *s, capture_cb cb, void *ctx, volatile sig_atomic_t *stop)
+void afp_run(struct afp_socket *s, capture_cb cb, capture_idle_cb idle, void *ctx,
+             volatile sig_atomic_t *stop)
 {
     while (!*stop) {
         struct tpacket_block_desc *bd =
             (struct tpacket_block_desc *)(s->ring + (size_t)s->cur * s->block_size);
         if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+            if (idle)
+                idle(ctx);
             struct pollfd pfd = { .fd = s->fd, .events = POLLIN | POLLERR };
             poll(&pfd, 1, 100);
             continue;

@@ -29,8 +29,10 @@ void afp_filter_free(struct afp_filter *flt);
  * NULL; NULL on error (logged). */
 struct afp_socket *afp_open(const char *iface, uint16_t group, uint32_t block_size,
                             uint32_t blocks, const struct afp_filter *filter);
-/* Reads packets until *stop, calling cb for each; then returns. */
-void afp_run(struct afp_socket *s, capture_cb cb, void *ctx, volatile sig_atomic_t *stop);
+/* Reads packets until *stop, calling cb for each, and idle (when not NULL)
+ * whenever none is waiting; then returns. */
+void afp_run(struct afp_socket *s, capture_cb cb, capture_idle_cb idle, void *ctx,
+             volatile sig_atomic_t *stop);
 /* Kernel counters of this socket (packets, drops) since the last call. */
 void afp_stats(struct afp_socket *s, struct capture_live_stats *ks);
 void afp_close(struct afp_socket *s);

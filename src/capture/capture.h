@@ -75,8 +75,13 @@ struct capture_live; /* an open libpcap capture, opaque */
  * used (logged; a bad filter with its origin and libpcap's reason).
  */
 struct capture_live *capture_live_open(const char *iface, const struct capture_filter *filter);
-/* Reads packets until *stop. */
-enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb, void *ctx,
+/* Called by live captures, with the packet callback's ctx, when no packet
+ * is waiting (at least every 100 ms while the line is quiet). */
+typedef void (*capture_idle_cb)(void *ctx);
+
+/* Reads packets until *stop; idle may be NULL. */
+enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb,
+                                     capture_idle_cb idle, void *ctx,
                                      struct capture_progress *prog,
                                      volatile sig_atomic_t *stop);
 /* Closes the capture; its kernel counters go to ks first when ks is not NULL. */

@@ -283,7 +283,8 @@ fail:
     return NULL;
 }
 
-enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb, void *ctx,
+enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb,
+                                     capture_idle_cb idle, void *ctx,
                                      struct capture_progress *prog,
                                      volatile sig_atomic_t *stop)
 {
@@ -295,6 +296,8 @@ enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb, voi
         const u_char *data;
         int r = pcap_next_ex(cl->pc, &h, &data);
         if (r == 0) { /* nothing yet */
+            if (idle)
+                idle(ctx);
             struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
             poll(&pfd, 1, LIVE_POLL_MS);
             continue;

@@ -60,6 +60,7 @@ struct run {
     bool mgmt_quit;
     bool progress_line;
     int verdict;                  /* inline: the verdict of the packet being handled */
+    bool passive;                 /* live capture that cannot drop (libpcap, AF_PACKET) */
 };
 
 static double elapsed(const struct timespec *since)
@@ -272,6 +273,24 @@ static int reader_cb(void *ctx, const struct capture_pkt *cp)
     return reader_packet(ctx, cp);
 }
 
+/* Live capture, single runmode: the reader's worker writes its events
+ * within WORKER_OUTPUT_INTERVAL_MS, busy or idle. */
+static int live_reader_cb(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    int rc = reader_packet(r, cp);
+    if (r->single)
+        worker_output_tick(r->single);
+    return rc;
+}
+
+static void live_reader_idle(void *ctx)
+{
+    struct run *r = ctx;
+    if (r->single)
+        worker_output_tick(r->single);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_thread *t = arg;
@@ -281,6 +300,7 @@ static void *worker_main(void *arg)
         const struct ring_rec *rec = ring_peek(&t->ring, &n);
         if (rec == NULL) {
             ring_flush_release(&t->ring);
+            worker_output_tick(&t->w); /* live capture: events go out while idle */
             ring_wait(&spins);
             continue;
         }
@@ -313,6 +333,8 @@ static int start_workers(struct run *r)
         if (worker_init(&r->wt[i].w, i, r->nworkers, r->s, &r->out) < 0 ||
             ring_init(&r->wt[i].ring, r->s->ring_size) < 0)
             return -1;
+        if (r->passive)
+            worker_set_passive(&r->wt[i].w);
     }
     for (unsigned i = 0; i < r->nworkers; i++)
         if (pthread_create(&r->wt[i].tid, NULL, worker_main, &r->wt[i]) != 0)
@@ -415,6 +437,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
         goto out;
 
     bool workers = s->runmode == RUNMODE_WORKERS && !capture_only;
+    r->passive = live != NULL;
     if (workers) {
         r->nworkers = s->workers;
         r->dc.stats = &r->reader_stats;
@@ -428,6 +451,8 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
         r->single = calloc(1, sizeof *r->single);
         if (r->single == NULL || worker_init(r->single, 0, 1, s, &r->out) < 0)
             goto out;
+        if (r->passive)
+            worker_set_passive(r->single);
         r->dc.stats = &r->single->stats;
         r->deliver = deliver_single;
         r->restart = restart_single;
@@ -440,7 +465,8 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
 
     struct capture_live_stats ks = { 0 };
     if (live != NULL) {
-        rep->status = capture_live_run(live, capture_only ? NULL : reader_cb, r, &r->prog,
+        rep->status = capture_live_run(live, capture_only ? NULL : live_reader_cb,
+                                       workers ? NULL : live_reader_idle, r, &r->prog,
                                        &runmode_stop);
         capture_live_close(live, &ks);
         live = NULL;
@@ -540,6 +566,8 @@ static int run_live(const struct settings *s, const struct run_options *o,
             goto out;
         if (src->inline_mode)
             worker_set_inline(&r->wt[i].w);
+        else
+            worker_set_passive(&r->wt[i].w);
         struct run *sub = calloc(1, sizeof *sub);
         if (sub == NULL)
             goto out;
@@ -601,6 +629,13 @@ static int live_packet(void *ctx, const struct capture_pkt *cp)
     __atomic_add_fetch(&r->prog.bytes, cp->caplen, __ATOMIC_RELAXED);
     reader_packet(r, cp);
     return r->verdict;
+}
+
+/* Nothing to read: buffered events go out. */
+static void live_idle(void *ctx)
+{
+    struct run *r = ctx;
+    worker_output_tick(r->single);
 }
 
 /* ---- NFQUEUE ---------------------------------------------------------------------- */
@@ -675,10 +710,20 @@ static int afp_open_thread(struct live_thread *t, unsigned i, unsigned n,
     return t->afp ? 0 : -1;
 }
 
+/* AF_PACKET is passive: a drop rule's verdict is recorded, never a
+ * reason to stop reading (afp_run stops on a non-zero return). */
+static int afp_packet(void *ctx, const struct capture_pkt *cp)
+{
+    struct run *r = ctx;
+    live_packet(r, cp);
+    worker_output_tick(r->single);
+    return 0;
+}
+
 static void *afp_thread_main(void *arg)
 {
     struct live_thread *t = arg;
-    afp_run(t->afp, live_packet, t->sub, &runmode_stop);
+    afp_run(t->afp, afp_packet, live_idle, t->sub, &runmode_stop);
     worker_finish(t->sub->single, &t->sub->last_ts);
     return NULL;
 }

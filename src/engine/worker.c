@@ -1,6 +1,7 @@
 #include "engine/worker.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "capture/nfq.h"
 #include "util/timefmt.h"
@@ -97,7 +98,7 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
         stats_add(&w->stats, STAT_DETECT_ALERTS_SUPPRESSED, res->suppressed);
     if (res->overflow)
         stats_add(&w->stats, STAT_DETECT_ALERT_QUEUE_OVERFLOW, res->overflow);
-    if (res->drop) {
+    if (res->drop && !w->passive) {
         stats_inc(&w->stats, res->reject ? STAT_IPS_REJECTED : STAT_IPS_BLOCKED);
         /* Inline the packet is dropped; offline the same decision is
          * taken and recorded (the rest of the flow too). */
@@ -127,7 +128,7 @@ static void report(struct worker *w, const struct packet *p, struct flow *f, int
         const struct detect_alert *a = &res->alerts[i];
         struct eve_alert_info info = {
             .gid = a->gid, .sid = a->sid, .rev = a->rev,
-            .action = alert_action_name(a->action),
+            .action = w->passive ? "allowed" : alert_action_name(a->action),
             .msg = a->msg, .category = a->category, .severity = a->severity,
             .metadata = a->metadata,
             .target = a->target,
@@ -346,6 +347,24 @@ void worker_after_verdict(struct worker *w)
 void worker_flush_output(struct worker *w)
 {
     eve_writer_flush(&w->eve);
+}
+
+void worker_output_tick(struct worker *w)
+{
+    if (w->eve.len == 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (now - w->last_output_ms < WORKER_OUTPUT_INTERVAL_MS)
+        return;
+    w->last_output_ms = now;
+    eve_writer_flush(&w->eve);
+}
+
+void worker_set_passive(struct worker *w)
+{
+    w->passive = true;
 }
 
 void worker_set_inline(struct worker *w)

@@ -39,6 +39,7 @@ struct worker {
     /* Inline (NFQUEUE): the verdict of the last packet (enum verdict of
      * capture/nfq.h), and the raw sockets that answer rejects. */
     bool inline_mode;
+    bool passive;            /* worker_set_passive */
     int verdict;
     struct reject reject;
     struct timeval now;      /* latest packet time seen */
@@ -51,6 +52,7 @@ struct worker {
     struct flow *pending_flow;
     struct timeval pending_ts;
     struct app_result pending_ar;
+    uint64_t last_output_ms;  /* monotonic time of the last EVE write (live) */
 };
 
 int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct settings *s,
@@ -61,14 +63,24 @@ void worker_process(struct worker *w, const struct packet *p);
 /* Inline mode: dropped flows stay dropped, verdicts are counted, rejects
  * send resets. */
 void worker_set_inline(struct worker *w);
+/* Passive live capture (libpcap, AF_PACKET: nothing can be dropped): drop
+ * and reject rules alert with action "allowed", as Suricata does in IDS
+ * mode, and their flows are inspected on. (Offline, -r records the
+ * decisions an inline sensor would take instead.) */
+void worker_set_passive(struct worker *w);
 /* Deferred mode, for inline capture: worker_process leaves the packet's
  * app-layer records (http, tls, dns events) and the flow timeout pass for
  * worker_after_verdict, which the caller runs once the verdict is given,
  * so that logging does not delay the packet. */
 void worker_set_deferred(struct worker *w);
 void worker_after_verdict(struct worker *w);
-/* Writes the buffered EVE events (live capture: when idle, and regularly). */
+/* Writes the buffered EVE events. */
 void worker_flush_output(struct worker *w);
+/* Live capture: writes the buffered EVE events when the last write is
+ * WORKER_OUTPUT_INTERVAL_MS old, so that events reach their readers
+ * promptly however slow the traffic. Cheap when there is nothing to do. */
+#define WORKER_OUTPUT_INTERVAL_MS 100
+void worker_output_tick(struct worker *w);
 /* Advances packet time (idle workers learn the time from the reader). */
 void worker_tick(struct worker *w, const struct timeval *now);
 /* End of input: every flow ends, buffers are written. */

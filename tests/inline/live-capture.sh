@@ -6,10 +6,15 @@
 #   client ns (198.18.3.2) --veth-- server ns (198.18.3.1, python3 http.server)
 #
 # caracal runs in the server ns on the server's end of the veth with
-# tests/inline/inline.rules. A real client fetches /allowed.txt; caracal is
-# stopped with SIGINT and must exit 0 with its final stats.
-# Checks: the alert of sid 9100003 (to the server, app_proto http), the http
-# event of the request, a TCP flow event, the final stats event with
+# tests/inline/inline.rules. A real client fetches /forbidden.txt (a drop
+# rule: a passive capture drops nothing, so its alert says "allowed" and
+# the flow is inspected on, as in Suricata's IDS mode) and then
+# /allowed.txt; caracal is stopped with SIGINT and must exit 0 with its
+# final stats.
+# Checks: the alert of sid 9100003 (to the server, app_proto http) after the
+# drop rule's alert, the http event of the request, both already in
+# eve.json while caracal runs (events are written within 100 ms, not only
+# at exit), two TCP flow events, the final stats event with
 # capture.kernel_packets and decoder.pkts above zero.
 # BPF filters (AF_PACKET from the command line over a config key, libpcap
 # from pcap.bpf-filter) that exclude the HTTP port: the fetch leaves no
@@ -84,24 +89,31 @@ run_case() {
         sleep 0.1
     done
     local body rc=0
+    # a drop rule's match is recorded; a passive capture must go on reading
+    ip netns exec "$ns_c" curl -s -o /dev/null -m 5 http://198.18.3.1:8080/forbidden.txt
     body=$(ip netns exec "$ns_c" curl -s -m 5 http://198.18.3.1:8080/allowed.txt)
     [ "$body" = "allowed content" ]; check "$label/fetch" $? "curl got the file through the captured link"
     ip netns exec "$ns_c" bash -c 'echo probe >/dev/udp/198.18.3.1/9998'
     sleep 0.5
+    # events reach eve.json while caracal runs, not only when it exits
+    cp "$log/eve.json" "$log/eve-running.json" 2>/dev/null || : >"$log/eve-running.json"
     kill -INT "$cpid"
     wait "$cpid" || rc=$?
     [ "$rc" = 0 ]; check "$label/exit" $? "caracal exited $rc on SIGINT"
-    python3 - "$log/eve.json" "$label" "$expect" <<'PY'
+    python3 - "$log/eve.json" "$label" "$expect" "$log/eve-running.json" <<'PY'
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 label, expect = sys.argv[2], sys.argv[3]
+running = [json.loads(l) for l in open(sys.argv[4]) if l.endswith("\n")]
 fails = 0
 def check(name, ok, msg):
     global fails
     print("%s %s/%s: %s" % ("PASS" if ok else "FAIL", label, name, msg))
     fails += 0 if ok else 1
 alerts = [e for e in evs if e["event_type"] == "alert" and e["alert"]["signature_id"] == 9100003]
-http = [e for e in evs if e["event_type"] == "http"]
+drops = [e for e in evs if e["event_type"] == "alert" and e["alert"]["signature_id"] == 9100001]
+http = [e for e in evs if e["event_type"] == "http" and e["http"].get("url") == "/allowed.txt"]
+http_running = [e for e in running if e["event_type"] == "http"]
 flows = [e for e in evs if e["event_type"] == "flow" and e["proto"] == "TCP" and 8080 in
          (e.get("src_port"), e.get("dest_port"))]
 udp = [e for e in evs if e["event_type"] == "flow" and e["proto"] == "UDP" and e.get("dest_port") == 9998]
@@ -112,10 +124,17 @@ if expect == "http":
     check("http", len(http) == 1 and http[0]["http"].get("url") == "/allowed.txt" and
           http[0]["http"].get("status") == 200 and http[0]["http"].get("http_method") == "GET",
           "one http event for GET /allowed.txt, status 200")
-    check("flow", len(flows) == 1 and flows[0].get("app_proto") == "http" and
-          flows[0].get("dest_port") == 8080, "one TCP flow event, app_proto http")
+    check("flow", len(flows) == 2 and all(f.get("app_proto") == "http" and
+          f.get("dest_port") == 8080 for f in flows), "two TCP flow events, app_proto http")
+    check("drop-rule", len(drops) == 1 and drops[0]["alert"]["action"] == "allowed" and
+          len(alerts) == 1 and not [e for e in evs if e["event_type"] == "drop"],
+          "the drop rule's alert on /forbidden.txt says allowed (a passive capture drops "
+          "nothing; %d, no drop events), and capture went on to the next request "
+          "(%d alerts of sid 9100003)" % (len(drops), len(alerts)))
+    check("prompt", len(http_running) == 2,
+          "both http events were in eve.json while caracal still ran (%s)" % [e["http"].get("url") for e in http_running])
 else:
-    check("filtered", not alerts and not http and not flows,
+    check("filtered", not alerts and not drops and not http and not flows,
           "nothing of port 8080 got through the filter (%d alerts, %d http, %d flows)" %
           (len(alerts), len(http), len(flows)))
 check("udp", len(udp) == 1 and udp[0]["src_ip"] == "198.18.3.2" and
