@@ -160,23 +160,63 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
 /*
  * Stopping without losing a packet. The kernel drops whatever is still
  * queued when a queue is unbound, and under load the queue is never empty
- * for long. So the queue is sealed first: length 0 and fail-open, its new
- * packets are accepted by the kernel at once, uninspected, as the NFQUEUE
- * rule's --queue-bypass accepts them once the queue is gone. The kernel
- * applies the setting before it answers; from then on the queued packets
- * are those already on the socket, and reading it empty empties the queue.
- * False when the kernel refused (fail-open came with Linux 3.6): then the
- * queue is read until it is quiet, as before.
+ * for long. So the queue is sealed first: one setting makes it fail open
+ * with length 0, so that the kernel accepts new packets at once,
+ * uninspected, as the NFQUEUE rule's --queue-bypass accepts them once the
+ * queue is gone (both changes or, on a kernel without fail-open, neither).
+ * The kernel applies it before it answers, and the answer comes behind
+ * every packet queued before it: once the answer is read, every queued
+ * packet has been read, and after its verdict the queue is empty.
+ * The answer is told from libnfnetlink's messages (sequence 0) by its own
+ * sequence number.
  */
-static bool seal_queue(struct nfq_q_handle *qh, uint16_t queue)
+#define NFQ_SEAL_SEQ 0x5ea1u
+
+static bool seal_send(int fd, uint16_t queue)
 {
-    if (nfq_set_queue_flags(qh, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN) < 0 ||
-        nfq_set_queue_maxlen(qh, 0) < 0) {
-        log_warn("nfqueue: queue %u: cannot stop the kernel queueing (%s); packets that "
-                 "arrive while caracal unbinds may be dropped", queue, strerror(errno));
-        return false;
-    }
-    return true;
+    union {
+        struct nlmsghdr nh;
+        char b[NLMSG_SPACE(sizeof(struct nfgenmsg)) + 3 * NFA_SPACE(sizeof(uint32_t))];
+    } m;
+    memset(&m, 0, sizeof m);
+    m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+    m.nh.nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_CONFIG;
+    m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    m.nh.nlmsg_seq = NFQ_SEAL_SEQ;
+    struct nfgenmsg *g = NLMSG_DATA(&m.nh);
+    g->nfgen_family = AF_UNSPEC;
+    g->version = NFNETLINK_V0;
+    g->res_id = htons(queue);
+    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_QUEUE_MAXLEN, htonl(0));
+    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    return sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) ==
+           (ssize_t)m.nh.nlmsg_len;
+}
+
+/* Whether buf is the kernel's answer to the seal: 1 sealed, -1 refused
+ * (errno set), 0 another message. */
+static int seal_answer(const char *buf, ssize_t len)
+{
+    const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
+    if (len < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || nh->nlmsg_type != NLMSG_ERROR ||
+        nh->nlmsg_seq != NFQ_SEAL_SEQ)
+        return 0;
+    const struct nlmsgerr *e = NLMSG_DATA(nh);
+    if (e->error == 0)
+        return 1;
+    errno = -e->error;
+    return -1;
+}
+
+/* Without a seal (refused, or not sent): the queue is read until quiet. */
+static void seal_failed(int fd, uint16_t queue)
+{
+    log_warn("nfqueue: queue %u: cannot stop the kernel queueing (%s); packets that arrive "
+             "while caracal unbinds may be dropped", queue, strerror(errno));
+    struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
 }
 
 int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
@@ -233,23 +273,19 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
     }
     log_info("nfqueue: queue %u ready", cfg->queue);
 
-    bool sealed = false; /* stopping, and the kernel queues nothing more */
+    bool sealing = false; /* stopping: the seal's answer is awaited */
     for (;;) {
         if (*stop && !run.draining) {
             /* Every packet gets a verdict: what is still queued is accepted. */
             run.draining = true;
-            sealed = seal_queue(qh, cfg->queue);
-            if (!sealed) {
-                struct timeval quick = { .tv_sec = 0, .tv_usec = 50000 };
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
-            }
+            sealing = seal_send(fd, cfg->queue);
+            if (!sealing)
+                seal_failed(fd, cfg->queue);
         }
         ssize_t rv = recv(fd, buf, NFQ_RECV_BUF, MSG_DONTWAIT);
         if (rv < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             /* nothing more for now: a held batch must not wait for traffic */
             batch_flush(qh, &run);
-            if (sealed)
-                break; /* every queued packet was read: the queue is empty */
             rv = recv(fd, buf, NFQ_RECV_BUF, 0);
         }
         if (rv < 0) {
@@ -264,6 +300,16 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
             }
             log_error("nfqueue: queue %u: recv: %s", cfg->queue, strerror(errno));
             break;
+        }
+        if (sealing) {
+            int sealed = seal_answer(buf, rv);
+            if (sealed > 0)
+                break; /* every queued packet was read: the queue is empty */
+            if (sealed < 0) {
+                sealing = false;
+                seal_failed(fd, cfg->queue);
+                continue;
+            }
         }
         nfq_handle_packet(h, buf, (int)rv);
     }
