@@ -285,12 +285,16 @@ caracal_stop() {
     unset "car_pid[$1]"
 }
 
-# check_stop CHECK NAME: stops caracal NAME and checks it exited 0 (and,
-# in a sanitizer build, reported nothing).
+# check_stop CHECK NAME: stops caracal NAME and checks it exited 0, sealed
+# its queues first, and (in a sanitizer build) reported nothing.
 check_stop() {
     caracal_stop "$2"
     if grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$tmp/$2.err" 2>/dev/null; then
         fail "$1" "caracal $2: a sanitizer report on stderr: $(grep -m1 'runtime error\|Sanitizer' "$tmp/$2.err")"
+        return
+    fi
+    if grep -q 'cannot stop the kernel queueing' "$tmp/$2.err" 2>/dev/null; then
+        fail "$1" "caracal $2 could not seal its queue on stop: $(grep -m1 'cannot stop' "$tmp/$2.err")"
         return
     fi
     case $stop_rc in
