@@ -21,8 +21,7 @@
 
 struct nfq_run {
     const struct nfq_config *cfg;
-    nfq_packet_cb cb;
-    void *ctx;
+    const struct nfq_callbacks *cb;
     struct nfq_counters *c;
     bool draining;          /* stopping: accept without inspection */
     /* Batched accept verdicts (nfq.batchcount): the highest id not yet
@@ -30,21 +29,25 @@ struct nfq_run {
     uint32_t batch_id;
     uint32_t batched;
     double batch_t0[1000];
+    double batch_k0[1000];  /* the same from the kernel's receive time; 0: none */
 };
 
 /* Gives the accept verdicts held back for a batch. */
 static double now_us(void);
-static void latency_add(struct nfq_counters *c, double us);
+static void latency_add(uint64_t *lat, double us);
 
 static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
 {
     if (run->batched == 0)
         return;
+    double t = now_us();
+    for (uint32_t i = 0; i < run->batched; i++) {
+        latency_add(run->c->lat, t - run->batch_t0[i]);
+        if (run->batch_k0[i] > 0)
+            latency_add(run->c->lat_kernel, t - run->batch_k0[i]);
+    }
     if (nfq_set_verdict_batch(qh, run->batch_id, NF_ACCEPT) < 0)
         run->c->verdict_errors++;
-    double t = now_us();
-    for (uint32_t i = 0; i < run->batched; i++)
-        latency_add(run->c, t - run->batch_t0[i]);
     run->batched = 0;
 }
 
@@ -77,24 +80,24 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static void latency_add(struct nfq_counters *c, double us)
+static void latency_add(uint64_t *lat, double us)
 {
     int b = us <= 1 ? 0 : (int)(4 * log2(us));
     if (b >= NFQ_LAT_BUCKETS)
         b = NFQ_LAT_BUCKETS - 1;
-    c->lat[b]++;
+    lat[b]++;
 }
 
-double nfq_latency_quantile(const struct nfq_counters *c, double q)
+double nfq_latency_quantile(const uint64_t *lat, double q)
 {
     uint64_t total = 0;
     for (int i = 0; i < NFQ_LAT_BUCKETS; i++)
-        total += c->lat[i];
+        total += lat[i];
     if (total == 0)
         return 0;
     uint64_t want = (uint64_t)(q * (double)total + 0.5), seen = 0;
     for (int i = 0; i < NFQ_LAT_BUCKETS; i++) {
-        seen += c->lat[i];
+        seen += lat[i];
         if (seen >= want && seen > 0)
             return pow(2, (i + 1) / 4.0); /* the bucket's upper edge */
     }
@@ -106,11 +109,23 @@ double nfq_latency_quantile(const struct nfq_counters *c, double q)
  * arrive would then return before the kernel's answer.) */
 #define NFQ_CB_NEXT 1
 
+/* A packet's latency ends as its verdict is handed to the kernel. The
+ * verdict call itself is not counted: the kernel sends the packet on within
+ * it, and may run other pending network work there too. */
+static void count_latency(struct nfq_run *run, double t0, double k0)
+{
+    double t = now_us();
+    latency_add(run->c->lat, t - t0);
+    if (k0 > 0)
+        latency_add(run->c->lat_kernel, t - k0);
+}
+
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
                      void *data)
 {
     (void)msg;
     double t0 = now_us();
+    double k0 = 0; /* t0 moved back to the kernel's receive time, when known */
     struct nfq_run *run = data;
     struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
     if (ph == NULL)
@@ -123,15 +138,21 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
     if (!run->draining && len > 0 && payload != NULL) {
         struct capture_pkt cp;
         memset(&cp, 0, sizeof cp);
-        struct timeval tv;
-        if (nfq_get_timestamp(nfa, &tv) != 0 || tv.tv_sec == 0)
-            gettimeofday(&tv, NULL);
+        struct timeval tv, wall;
+        gettimeofday(&wall, NULL);
+        if (nfq_get_timestamp(nfa, &tv) == 0 && tv.tv_sec != 0) {
+            double waited = (double)(wall.tv_sec - tv.tv_sec) * 1e6 + (wall.tv_usec - tv.tv_usec);
+            if (waited >= 0 && waited < 60e6)
+                k0 = t0 - waited;
+        } else {
+            tv = wall;
+        }
         cp.ts = tv;
         cp.caplen = cp.wirelen = (uint32_t)len;
         cp.linktype = LINK_RAW;
         cp.cnt = run->c->pkts;
         cp.data = payload;
-        verdict = run->cb(run->ctx, &cp);
+        verdict = run->cb->packet(run->cb->ctx, &cp);
     }
     int rc;
     if (verdict == VERDICT_ACCEPT) {
@@ -140,20 +161,25 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
             /* held back: one message gives every id up to the last one */
             run->batch_id = id;
             run->batch_t0[run->batched] = t0;
+            run->batch_k0[run->batched] = k0;
             if (++run->batched >= run->cfg->batchcount)
                 batch_flush(qh, run);
+            if (run->cb->after)
+                run->cb->after(run->cb->ctx);
             return NFQ_CB_NEXT; /* its latency is counted at the flush */
-        } else {
-            rc = accept_verdict(run->cfg, qh, id, nfq_get_nfmark(nfa));
         }
+        count_latency(run, t0, k0);
+        rc = accept_verdict(run->cfg, qh, id, nfq_get_nfmark(nfa));
     } else {
         run->c->dropped++;
         batch_flush(qh, run); /* the accepts before it go first */
+        count_latency(run, t0, k0);
         rc = nfq_set_verdict(qh, id, NF_DROP, 0, NULL);
     }
     if (rc < 0)
         run->c->verdict_errors++;
-    latency_add(run->c, now_us() - t0);
+    if (run->cb->after)
+        run->cb->after(run->cb->ctx);
     return NFQ_CB_NEXT;
 }
 
@@ -219,11 +245,11 @@ static void seal_failed(int fd, uint16_t queue)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
 }
 
-int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
+int capture_nfq_run(const struct nfq_config *cfg, const struct nfq_callbacks *cb,
                     volatile sig_atomic_t *stop, struct nfq_counters *counters)
 {
     memset(counters, 0, sizeof *counters);
-    struct nfq_run run = { .cfg = cfg, .cb = cb, .ctx = ctx, .c = counters };
+    struct nfq_run run = { .cfg = cfg, .cb = cb, .c = counters };
     struct nfq_handle *h = nfq_open();
     if (h == NULL) {
         log_error("nfqueue: cannot open a netlink handle: %s (root or CAP_NET_ADMIN needed)",
@@ -263,6 +289,11 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
     int rcvbuf = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* Asks the kernel to stamp packets as they are received, so that the
+     * latency account can start there and include the wait in the queue
+     * (the stamp reaches us as the packet's NFQA_TIMESTAMP). */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one);
     /* One buffer per queue: each thread reads its own. */
     char *buf = malloc(NFQ_RECV_BUF);
     if (buf == NULL) {
@@ -286,12 +317,16 @@ int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
         if (rv < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             /* nothing more for now: a held batch must not wait for traffic */
             batch_flush(qh, &run);
+            if (cb->idle)
+                cb->idle(cb->ctx);
             rv = recv(fd, buf, NFQ_RECV_BUF, 0);
         }
         if (rv < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 if (run.draining)
                     break; /* nothing more queued */
+                if (cb->idle)
+                    cb->idle(cb->ctx);
                 continue;
             }
             if (errno == ENOBUFS) {

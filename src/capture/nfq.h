@@ -41,17 +41,31 @@ struct nfq_counters {
     uint64_t pkts, accepted, dropped;
     uint64_t verdict_errors;   /* the kernel refused a verdict */
     uint64_t recv_overruns;    /* ENOBUFS: the kernel could not hand us packets */
-    /* Time from a packet's arrival in caracal to its verdict, in buckets
-     * of 2^(i/4) microseconds (nfq_latency_quantile reads them). */
+    /* Verdict latency, in buckets of 2^(i/4) microseconds
+     * (nfq_latency_quantile reads them): from when caracal read the packet
+     * to when its verdict was handed to the kernel; and from the kernel's
+     * receive timestamp of the packet (so with the wait in the queue), for
+     * the packets that carry one. */
     uint64_t lat[NFQ_LAT_BUCKETS];
+    uint64_t lat_kernel[NFQ_LAT_BUCKETS];
 };
 
-/* The q-quantile (0..1) of the verdict latency, in microseconds. */
-double nfq_latency_quantile(const struct nfq_counters *c, double q);
+/* The q-quantile (0..1) of a latency histogram, in microseconds (0: empty). */
+double nfq_latency_quantile(const uint64_t *lat, double q);
 
-/* Called for each packet (raw IPv4/IPv6, LINK_RAW); returns an enum verdict
- * (REJECT is handed to the kernel as a drop). */
+/* What capture_nfq_run calls, with ctx:
+ *   packet  for each packet (raw IPv4/IPv6, LINK_RAW): its enum verdict
+ *           (REJECT is handed to the kernel as a drop);
+ *   after   once that verdict is given (or held for a batch): the work
+ *           that was left until then; may be NULL;
+ *   idle    when no packet is waiting, and at least every 200 ms; may be NULL. */
 typedef int (*nfq_packet_cb)(void *ctx, const struct capture_pkt *cp);
+struct nfq_callbacks {
+    nfq_packet_cb packet;
+    void (*after)(void *ctx);
+    void (*idle)(void *ctx);
+    void *ctx;
+};
 
 /* Whether this build has NFQUEUE support. */
 bool capture_nfq_available(void);
@@ -62,7 +76,7 @@ bool capture_nfq_available(void);
  * fail-open), accepts what is still queued, and unbinds the empty queue.
  * Returns 0, or -1 when the queue cannot be opened (the reason is logged).
  */
-int capture_nfq_run(const struct nfq_config *cfg, nfq_packet_cb cb, void *ctx,
+int capture_nfq_run(const struct nfq_config *cfg, const struct nfq_callbacks *cb,
                     volatile sig_atomic_t *stop, struct nfq_counters *counters);
 
 #endif

@@ -631,6 +631,14 @@ static int live_packet(void *ctx, const struct capture_pkt *cp)
     return r->verdict;
 }
 
+/* A packet of an inline capture thread has its verdict: what waited for it. */
+static void live_after_verdict(void *ctx)
+{
+    struct run *r = ctx;
+    worker_after_verdict(r->single);
+    worker_output_tick(r->single);
+}
+
 /* Nothing to read: buffered events go out. */
 static void live_idle(void *ctx)
 {
@@ -654,7 +662,10 @@ static int nfq_open(struct live_thread *t, unsigned i, unsigned n, const struct 
 static void *nfq_thread_main(void *arg)
 {
     struct live_thread *t = arg;
-    t->rc = capture_nfq_run(&t->nfq, live_packet, t->sub, &runmode_stop, &t->nc);
+    /* logging waits until the packet has its verdict */
+    worker_set_deferred(t->sub->single);
+    const struct nfq_callbacks cb = { live_packet, live_after_verdict, live_idle, t->sub };
+    t->rc = capture_nfq_run(&t->nfq, &cb, &runmode_stop, &t->nc);
     if (t->rc < 0)
         runmode_stop = 1; /* one queue failed: stop them all */
     worker_finish(t->sub->single, &t->sub->last_ts);
@@ -666,11 +677,16 @@ static void nfq_close_thread(struct live_thread *t)
     const struct nfq_counters *nc = &t->nc;
     if (nc->pkts == 0 && t->rc == 0 && t->tid == 0)
         return;
+    char kernel[96] = "";
+    if (nfq_latency_quantile(nc->lat_kernel, 1) > 0)
+        snprintf(kernel, sizeof kernel, "; from the kernel's receive p50 %.0f us, p99 %.0f us",
+                 nfq_latency_quantile(nc->lat_kernel, 0.5),
+                 nfq_latency_quantile(nc->lat_kernel, 0.99));
     log_info("nfqueue: queue %u: %llu packets, %llu accepted, %llu dropped; verdict "
-             "latency p50 %.0f us, p99 %.0f us", t->nfq.queue,
+             "latency in caracal p50 %.0f us, p99 %.0f us%s", t->nfq.queue,
              (unsigned long long)nc->pkts, (unsigned long long)nc->accepted,
-             (unsigned long long)nc->dropped, nfq_latency_quantile(nc, 0.5),
-             nfq_latency_quantile(nc, 0.99));
+             (unsigned long long)nc->dropped, nfq_latency_quantile(nc->lat, 0.5),
+             nfq_latency_quantile(nc->lat, 0.99), kernel);
     if (nc->verdict_errors || nc->recv_overruns)
         log_warn("nfqueue: queue %u: %llu verdicts refused by the kernel, %llu receive "
                  "overruns", t->nfq.queue, (unsigned long long)nc->verdict_errors,

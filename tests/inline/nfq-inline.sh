@@ -25,6 +25,9 @@
 #      (per netns) shows queue_total 0 while caracal is bound and idle, and no
 #      instance is left behind after it exits
 #   g  the final stats event has ips.accepted > 0
+#   h  while caracal runs, eve.json already has the http event of the allowed
+#      request (records are written after the verdict, within 100 ms); at
+#      exit caracal logs the queue's verdict latency
 #
 # Exit: 0 all passed, 1 some check failed, 77 skipped (not root, no ip netns,
 # iptables without NFQUEUE, no curl/python3, caracal built without nfqueue).
@@ -266,9 +269,35 @@ check_queue_idle f1 "$QUEUE"
 # (After it stops, fail-open may legitimately let a late retransmission through.)
 forbidden_before_stop=$(server_hits /forbidden.txt "$off_b")
 
+# h. records wait for the verdict, not for the exit: while caracal runs, the
+# http events of the requests that went through are already in eve.json
+# (each thread writes what it buffered at least every 100 ms).
+sleep 0.3
+running_http=$("$PYTHON" - "$eve" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    if line.endswith("\n"):
+        e = json.loads(line)
+        n += e["event_type"] == "http" and e["http"].get("url") == "/allowed.txt" and e["http"].get("status") == 200
+print(n)
+PY
+)
+if [ "${running_http:-0}" -ge 1 ]; then
+    pass h1 "while caracal runs, eve.json has $running_http http event(s) for GET /allowed.txt, status 200"
+else
+    fail h1 "no http event for /allowed.txt in eve.json while caracal runs"
+fi
+
 # ---------------------------------------------------------------- stop caracal
 echo "-- stopping caracal (SIGTERM)"
 check_stop stop inline
+lat_line=$(grep -o "verdict latency in caracal p50 [0-9]* us, p99 [0-9]* us.*" "$tmp/inline.err" | head -1)
+if [ -n "$lat_line" ]; then
+    pass h2 "the queue's verdict latency is logged at exit: $lat_line"
+else
+    fail h2 "no verdict latency line in caracal's log"
+fi
 
 # f (second half): no instance (and no waiting packet) left after exit.
 check_released f2 "$QUEUE"
