@@ -363,7 +363,7 @@ bool flow_table_timeout(struct flow_table *t, const struct timeval *now)
      * where the previous pass stopped so that long-lived flows at the tail
      * cannot hide expired ones behind them. The walk restarts at the tail
      * once it reaches flows idle for under a second. */
-    unsigned checked = 0;
+    unsigned checked = 0, ended = 0;
     uint64_t cur = timeval_usec(now);
     struct flow *f = t->timeout_next ? t->timeout_next : t->lru_tail;
     while (f != NULL && checked++ < TIMEOUT_BATCH) {
@@ -372,6 +372,7 @@ bool flow_table_timeout(struct flow_table *t, const struct timeval *now)
         if (flow_expired(t, f, now)) {
             stats_inc(t->stats, STAT_FLOW_MGR_FLOWS_TIMEOUT);
             flow_end(t, f, FLOW_END_TIMEOUT);
+            ended++;
         } else if (cur - timeval_usec(&f->last) < 1000000u) {
             f = NULL;
             break;
@@ -381,7 +382,9 @@ bool flow_table_timeout(struct flow_table *t, const struct timeval *now)
     t->timeout_next = f;
     if (t->emergency)
         update_emergency(t);
-    return f != NULL;
+    /* More to do soon only while passes find expired flows: a pass through
+     * live flows alone waits for the next second, where it resumes. */
+    return f != NULL && ended > 0;
 }
 
 void flow_table_flush(struct flow_table *t, const struct timeval *now)

@@ -96,8 +96,10 @@ void flow_table_free(struct flow_table *t);
 struct flow *flow_handle_packet(struct flow_table *t, const struct packet *p, int *dir);
 
 /* Ends flows idle past their timeout at time now (bounded work per call).
- * True when the pass stopped at its bound with older flows still to check:
- * call again soon (more flows can expire per second than one pass ends). */
+ * True when the pass ended flows and stopped at its bound with more still
+ * to check: call again soon (more flows can expire per second than one
+ * pass ends). A pass that found only live flows returns false; the next
+ * one, a second later, resumes where it stopped. */
 bool flow_table_timeout(struct flow_table *t, const struct timeval *now);
 
 /* Ends every flow: reason timeout for those expired at now, shutdown for the rest. */

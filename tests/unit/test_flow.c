@@ -576,6 +576,19 @@ static void test_timeout_pass_reports_more_to_do(void **state)
     assert_false(flow_table_timeout(fx->t, &t));
 }
 
+static void test_timeout_pass_over_live_flows_waits(void **state)
+{
+    struct fixture *fx = *state;
+    /* Idle but live flows beyond one pass: the pass ends nothing and does
+     * not ask to be called again before the next second. */
+    for (uint16_t i = 0; i < 600; i++)
+        handshake(fx, "10.0.0.2", (uint16_t)(10000 + i), T0);
+    struct timeval t = { T0 + 5, 0 };
+    assert_false(flow_table_timeout(fx->t, &t));
+    assert_int_equal(fx->nended, 0);
+    assert_int_equal(counter(fx, STAT_FLOW_MGR_FLOWS_CHECKED), 256);
+}
+
 static void test_packet_after_timeout_starts_new_flow(void **state)
 {
     struct fixture *fx = *state;
@@ -822,6 +835,7 @@ int main(void)
         T(test_recent_traffic_keeps_flow_alive),
         T(test_timeout_reaches_expired_flows_behind_many_long_lived_ones),
         T(test_timeout_pass_reports_more_to_do),
+        T(test_timeout_pass_over_live_flows_waits),
         T(test_packet_after_timeout_starts_new_flow),
         T(test_flush_reasons_timeout_for_expired_shutdown_otherwise),
         T(test_reason_and_state_names),
