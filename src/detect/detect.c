@@ -236,7 +236,7 @@ static bool evaluate(struct detect_thread *dt, const struct sig *s, const struct
     if (!(s->flags & SIG_NOALERT)) {
         for (unsigned t = 0; t < s->ntags; t++) {
             if (s->tags[t].scope == TAG_SESSION && f != NULL)
-                tag_session_set(f, &s->tags[t], p);
+                tag_session_set(dt, f, &s->tags[t], p);
             else if (s->tags[t].scope == TAG_HOST)
                 tag_host_set(dt->rt, &s->tags[t], p);
         }
@@ -277,7 +277,7 @@ void detect_packet(struct detect_thread *dt, const struct packet *p, struct flow
 static void stream_candidates(struct detect_thread *dt, struct flow *f, int dir,
                               uint64_t chunk_off)
 {
-    struct flow_detect_state *st = detect_flow_state(f, true);
+    struct flow_detect_state *st = detect_flow_state(f, dt, true);
     if (st == NULL)
         return;
     struct fp_carry next[DETECT_CARRY_MAX];
@@ -312,6 +312,7 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
                         uint32_t new_off, uint64_t chunk_off, struct detect_result *res)
 {
     memset(res, 0, offsetof(struct detect_result, alerts));
+    detect_flow_sync(dt, f);
     dt->mode = mode;
     dt->tx = NULL;
     if (mode == DETECT_STREAM) {
@@ -345,7 +346,7 @@ void detect_packet_mode(struct detect_thread *dt, const struct packet *p, struct
     dt->scan_from = 0;
     dt->group = g;
     if (mode == DETECT_STREAM && f != NULL && new_off > 0) {
-        const struct flow_detect_state *st = detect_flow_state(f, false);
+        const struct flow_detect_state *st = detect_flow_state(f, dt, false);
         if (st == NULL || !st->carry_full[dir]) {
             uint32_t ctx = de->max_fp_len ? de->max_fp_len - 1 : 0;
             dt->scan_from = new_off > ctx ? new_off - ctx : 0;
@@ -391,6 +392,7 @@ void detect_tx(struct detect_thread *dt, const struct packet *p, struct flow *f,
     const struct app_group *ag = &de->app[tx->proto][dir ? 1 : 0];
     if (ag->nfp == 0 && ag->rest.nnofp == 0)
         return;
+    detect_flow_sync(dt, f);
     dt->mode = DETECT_TX;
     dt->tx = tx;
     dt->pl = p->data + p->payload_off;

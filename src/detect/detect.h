@@ -49,6 +49,9 @@ struct detect_engine *detect_engine_load(const struct conf *c, const char *const
                                          unsigned nfiles, struct detect_load_report *rep);
 void detect_engine_free(struct detect_engine *de);
 unsigned detect_engine_sig_count(const struct detect_engine *de);
+/* A number unique to this engine among those loaded by the process (from
+ * 1; 0 for NULL). A rule reload gives the new engine a higher one. */
+uint64_t detect_engine_generation(const struct detect_engine *de);
 
 /* "N rule files processed. N rules successfully loaded, N rules failed" and the tally. */
 void detect_report_print(FILE *out, const struct detect_load_report *rep);
@@ -114,5 +117,15 @@ void detect_tx(struct detect_thread *dt, const struct packet *p, struct flow *f,
 
 /* Frees the per-flow detection state (flowbits, flowints) when a flow ends. */
 void detect_flow_free(struct flow *f);
+
+/*
+ * After a rule reload, a flow's detection state from the old engine
+ * (flowbits and flowints by the old engine's name numbers, fast-pattern
+ * hits carried between stream chunks by old signature numbers) means
+ * nothing to the new one. The state records the engine generation it
+ * was made under; the inspection entry points above drop the dependent
+ * parts when dt's engine is another (a tag:session in progress is kept).
+ */
+void detect_flow_sync(const struct detect_thread *dt, struct flow *f);
 
 #endif

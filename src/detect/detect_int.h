@@ -315,6 +315,7 @@ void inspect_scratch_free(struct inspect_scratch *is);
 
 struct detect_thread {
     const struct detect_engine *de;
+    uint64_t engine_gen;            /* de's generation, for per-flow state */
     struct detect_runtime *rt;      /* the engine's shared runtime state */
     void *hs_scratch;               /* hs_scratch_t */
     struct inspect_scratch *is;

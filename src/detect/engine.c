@@ -1057,6 +1057,10 @@ struct detect_engine *detect_engine_load(const struct conf *c, const char *const
         return NULL;
     }
     de->rt = detect_runtime_new();
+    /* Per-flow state records the generation it was made under (a reload
+     * renumbers signatures and flowbit names); an address could recur. */
+    static uint64_t generations;
+    de->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED);
     rep->build_seconds = now_seconds() - t1;
     return de;
 }
@@ -1100,6 +1104,11 @@ unsigned detect_engine_sig_count(const struct detect_engine *de)
     return de ? de->nsigs : 0;
 }
 
+uint64_t detect_engine_generation(const struct detect_engine *de)
+{
+    return de ? de->generation : 0;
+}
+
 static int reason_desc(const void *a, const void *b)
 {
     const struct reason_count *x = a, *y = b;
@@ -1141,6 +1150,7 @@ struct detect_thread *detect_thread_new(const struct detect_engine *de)
         return NULL;
     dt->de = de;
     dt->rt = de->rt;
+    dt->engine_gen = de->generation;
     if (de->scratch && hs_clone_scratch(de->scratch, (hs_scratch_t **)&dt->hs_scratch) != HS_SUCCESS)
         goto fail;
     dt->is = inspect_scratch_new();

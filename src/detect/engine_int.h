@@ -89,6 +89,7 @@ struct detect_engine {
     hs_scratch_t *scratch;   /* prototype, cloned per thread */
     struct detect_build *b;  /* registries, classifications, threshold.config */
     struct detect_runtime *rt;
+    uint64_t generation;     /* unique per load in this process, from 1 */
 };
 
 #endif

@@ -469,16 +469,38 @@ const struct keyword kw_flow_table[] = {
 
 /* ---- Per-flow state ------------------------------------------------------------ */
 
-static struct flow_detect_state *fstate(struct flow *f, bool create)
+static struct flow_detect_state *fstate(struct flow *f, const struct detect_thread *dt,
+                                        bool create)
 {
-    if (f->dstate == NULL && create)
-        f->dstate = calloc(1, sizeof(struct flow_detect_state));
+    if (f->dstate == NULL && create) {
+        struct flow_detect_state *st = calloc(1, sizeof *st);
+        if (st != NULL)
+            st->engine_gen = dt ? dt->engine_gen : 0;
+        f->dstate = st;
+    }
     return f->dstate;
 }
 
-struct flow_detect_state *detect_flow_state(struct flow *f, bool create)
+struct flow_detect_state *detect_flow_state(struct flow *f, const struct detect_thread *dt,
+                                            bool create)
 {
-    return fstate(f, create);
+    return fstate(f, dt, create);
+}
+
+void detect_flow_sync(const struct detect_thread *dt, struct flow *f)
+{
+    struct flow_detect_state *st = f ? f->dstate : NULL;
+    if (st == NULL || dt == NULL || st->engine_gen == dt->engine_gen)
+        return;
+    free(st->bits);
+    st->bits = NULL;
+    st->nwords = 0;
+    free(st->ints);
+    st->ints = NULL;
+    st->nints = 0;
+    memset(st->ncarry, 0, sizeof st->ncarry);
+    memset(st->carry_full, 0, sizeof st->carry_full);
+    st->engine_gen = dt->engine_gen;
 }
 
 void detect_flow_free(struct flow *f)
@@ -498,9 +520,9 @@ static bool fb_isset(const struct flow *f, uint32_t id)
     return st && id / 64 < st->nwords && (st->bits[id / 64] >> (id % 64) & 1);
 }
 
-static void fb_change(struct flow *f, uint32_t id, int cmd)
+static void fb_change(const struct detect_thread *dt, struct flow *f, uint32_t id, int cmd)
 {
-    struct flow_detect_state *st = fstate(f, cmd != FB_UNSET);
+    struct flow_detect_state *st = fstate(f, dt, cmd != FB_UNSET);
     if (st == NULL)
         return;
     if (id / 64 >= st->nwords) {
@@ -581,12 +603,13 @@ static bool flowint_match(const struct fi_ctx *c, const struct flow *f)
 }
 
 /* =, + and -: an unset variable counts as 0. */
-static void flowint_change(const struct fi_ctx *c, struct flow *f)
+static void flowint_change(const struct detect_thread *dt, const struct fi_ctx *c,
+                           struct flow *f)
 {
     int64_t v;
     if (!fi_operand(c, f, &v))
         return;
-    struct flow_detect_state *st = fstate(f, true);
+    struct flow_detect_state *st = fstate(f, dt, true);
     if (st == NULL)
         return;
     if (c->id >= st->nints) {
@@ -657,12 +680,12 @@ void run_post_match(struct detect_thread *dt, const struct sig *s, const struct 
         case SM_FLOWBITS: {
             const struct fb_ctx *c = m->ctx;
             for (unsigned i = 0; f != NULL && i < c->n; i++)
-                fb_change(f, c->ids[i], c->cmd);
+                fb_change(dt, f, c->ids[i], c->cmd);
             break;
         }
         case SM_FLOWINT:
             if (f != NULL)
-                flowint_change(m->ctx, f);
+                flowint_change(dt, m->ctx, f);
             break;
         case SM_XBITS: {
             const struct xb_ctx *x = m->ctx;
@@ -677,9 +700,10 @@ void run_post_match(struct detect_thread *dt, const struct sig *s, const struct 
 
 /* ---- tag:session ------------------------------------------------------------------ */
 
-void tag_session_set(struct flow *f, const struct sig_tag *t, const struct packet *p)
+void tag_session_set(const struct detect_thread *dt, struct flow *f, const struct sig_tag *t,
+                     const struct packet *p)
 {
-    struct flow_detect_state *st = fstate(f, true);
+    struct flow_detect_state *st = fstate(f, dt, true);
     if (st == NULL)
         return;
     st->tag_metric = t->metric;

@@ -102,6 +102,7 @@ bool xbits_run(struct detect_runtime *rt, int cmd, uint32_t id, int track, uint3
 #define DETECT_CARRY_MAX 16
 
 struct flow_detect_state {
+    uint64_t engine_gen;  /* the engine the ids and signature numbers below are of */
     uint64_t *bits;       /* flowbits by registry id, grown on demand */
     uint32_t nwords;
     struct flowint_val {
@@ -125,11 +126,14 @@ struct flow_detect_state {
     bool carry_full[2];   /* more hits than fit: the next chunk is scanned whole */
 };
 
-/* The flow's detection state, created on demand when create is set. */
-struct flow_detect_state *detect_flow_state(struct flow *f, bool create);
+/* The flow's detection state, created on demand (for dt's engine) when
+ * create is set. */
+struct flow_detect_state *detect_flow_state(struct flow *f, const struct detect_thread *dt,
+                                            bool create);
 
 /* tag:session on f, from packet p (kw_flow.c). */
-void tag_session_set(struct flow *f, const struct sig_tag *t, const struct packet *p);
+void tag_session_set(const struct detect_thread *dt, struct flow *f, const struct sig_tag *t,
+                     const struct packet *p);
 /* True when f is tagged for p; consumes the tag's packet or byte count. */
 bool tag_session_check(struct flow *f, const struct packet *p);
 /* tag:host for the alert's source or destination (runtime.c). */

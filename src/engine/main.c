@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 #include <zlib.h>
@@ -32,6 +33,12 @@ static void on_signal(int sig)
 {
     (void)sig;
     runmode_stop = 1;
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    runmode_reload = 1;
 }
 
 static void print_build_info(void)
@@ -136,6 +143,45 @@ static void rule_files_free(struct rule_files *rf)
     for (unsigned i = 0; i < rf->n; i++)
         free(rf->paths[i]);
     rf->n = 0;
+}
+
+/* What a rule reload reads again: the configuration as loaded at start
+ * (its classification, reference and threshold files are re-read by the
+ * load) and the rule files in effect. */
+struct reload_ctx {
+    const struct conf *conf;
+    const struct rule_files *rf;
+};
+
+/* run_options.reload, on the management thread: the new engine, or NULL
+ * (logged) to keep the one in effect. Bad rules are reported and skipped
+ * as at start; a rule file that cannot be read fails the reload, since
+ * its rules would silently vanish. */
+static struct detect_engine *reload_rules(void *arg)
+{
+    const struct reload_ctx *rc = arg;
+    struct detect_load_report rep;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    log_info("rule reload: reading %u rule files", rc->rf->n);
+    struct detect_engine *de = detect_engine_load(rc->conf, (const char *const *)rc->rf->paths,
+                                                  rc->rf->n, &rep);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (de == NULL) {
+        log_error("rule reload failed: the detection engine could not be built; the rules "
+                  "loaded before stay in effect");
+    } else if (rep.files_unreadable) {
+        log_error("rule reload failed: %u of %u rule files could not be read; the rules "
+                  "loaded before stay in effect", rep.files_unreadable, rc->rf->n);
+        detect_engine_free(de);
+        de = NULL;
+    } else {
+        log_info("rule reload: %u rule files processed. %u rules successfully loaded, "
+                 "%u rules failed (%.2f s)", rep.files, rep.loaded, rep.failed, secs);
+    }
+    detect_report_free(&rep);
+    return de;
 }
 
 /* Creates the log directory and its parents as needed, like mkdir -p. */
@@ -289,7 +335,10 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct reload_ctx reload = { conf, &rf };
 
     struct run_options ro = {
         .input = o.read_path,
@@ -299,6 +348,8 @@ int main(int argc, char **argv)
         .fast_path = s.fast_enabled && de ? fast_path : NULL,
         .de = de,
         .capture_only = o.capture_only,
+        .reload = reload_rules,
+        .reload_arg = &reload,
     };
     struct run_report run;
     int rc;
@@ -314,7 +365,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         summary_print(stdout, &run, ro.eve_path, ro.fast_path);
-    detect_engine_free(de);
+    /* a rule reload may have replaced (and freed) de */
+    detect_engine_free(run.engine ? run.engine : de);
     detect_report_free(&rep);
     rule_files_free(&rf);
     settings_release(&s);

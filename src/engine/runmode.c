@@ -20,6 +20,7 @@
 #include "util/timefmt.h"
 
 volatile sig_atomic_t runmode_stop;
+volatile sig_atomic_t runmode_reload;
 
 enum rec_kind { REC_PACKET, REC_TICK, REC_RESTART, REC_END };
 
@@ -61,6 +62,15 @@ struct run {
     bool progress_line;
     int verdict;                  /* inline: the verdict of the packet being handled */
     bool passive;                 /* live capture that cannot drop (libpcap, AF_PACKET) */
+    /* Rule reload (live capture; the management thread's alone): the
+     * engine published to the workers, and the one it replaced until
+     * every worker has moved on. */
+    bool live;
+    struct detect_engine *(*reload)(void *arg);
+    void *reload_arg;
+    struct detect_engine *engine; /* written atomically: workers read it */
+    struct detect_engine *retired;
+    struct stats mgmt_stats;      /* detect.engine_reloads, _failures */
 };
 
 static double elapsed(const struct timespec *since)
@@ -73,6 +83,7 @@ static double elapsed(const struct timespec *since)
 static void merge_stats(struct run *r, struct stats *out)
 {
     memset(out, 0, sizeof *out);
+    stats_merge(out, &r->mgmt_stats);
     if (r->single) {
         stats_merge(out, &r->single->stats);
         return;
@@ -113,7 +124,57 @@ static void draw_progress(struct run *r, uint64_t *last_bytes, double *last_t)
     fflush(stderr);
 }
 
-/* Wakes every half second: progress line, and stats every interval. */
+/* True when every worker uses the published engine (none can still be in
+ * the retired one). */
+static bool workers_moved_on(const struct run *r)
+{
+    uint64_t gen = detect_engine_generation(r->engine);
+    if (r->single)
+        return worker_engine_generation(r->single) == gen;
+    for (unsigned i = 0; i < r->nworkers; i++)
+        if (worker_engine_generation(&r->wt[i].w) != gen)
+            return false;
+    return true;
+}
+
+/*
+ * Rule reload, one step per wake of the management thread: the engine a
+ * reload replaced is freed once every worker has moved on; then a pending
+ * SIGUSR2 builds a new engine here, off the packet path, and publishes it
+ * with one atomic store. A second reload waits for the first one's
+ * retirement, so at most two engines exist at a time.
+ */
+static void reload_step(struct run *r)
+{
+    if (r->retired != NULL) {
+        if (!workers_moved_on(r))
+            return;
+        detect_engine_free(r->retired);
+        r->retired = NULL;
+    }
+    if (!runmode_reload)
+        return;
+    runmode_reload = 0;
+    if (!r->live) {
+        log_info("rule reload: ignored while reading a capture file");
+        return;
+    }
+    if (r->reload == NULL || r->engine == NULL) {
+        log_info("rule reload: no rule files were loaded at start: nothing to reload");
+        return;
+    }
+    struct detect_engine *de = r->reload(r->reload_arg);
+    if (de == NULL) {
+        stats_inc(&r->mgmt_stats, STAT_DETECT_ENGINE_RELOAD_FAILURES);
+        return;
+    }
+    r->retired = r->engine;
+    __atomic_store_n(&r->engine, de, __ATOMIC_RELEASE);
+    stats_inc(&r->mgmt_stats, STAT_DETECT_ENGINE_RELOADS);
+}
+
+/* Wakes every half second (a tenth while a rule reload can be asked for):
+ * progress line, stats every interval, rule reload. */
 static void *mgmt_main(void *arg)
 {
     struct run *r = arg;
@@ -123,11 +184,12 @@ static void *mgmt_main(void *arg)
     double next_stats = r->s->stats_interval;
     uint64_t last_bytes = 0;
     double last_t = 0;
+    long wake_ns = r->live ? 100 * 1000 * 1000 : 500 * 1000 * 1000;
     pthread_mutex_lock(&r->mgmt_lock);
     while (!r->mgmt_quit) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 500 * 1000 * 1000;
+        until.tv_nsec += wake_ns;
         if (until.tv_nsec >= 1000000000) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000;
@@ -136,12 +198,13 @@ static void *mgmt_main(void *arg)
         if (r->mgmt_quit)
             break;
         pthread_mutex_unlock(&r->mgmt_lock);
-        if (r->progress_line)
+        if (r->progress_line && elapsed(&r->started) - last_t >= 0.5)
             draw_progress(r, &last_bytes, &last_t);
         if (stats_on && elapsed(&r->started) >= next_stats) {
             write_stats_event(r, &ew);
             next_stats += r->s->stats_interval;
         }
+        reload_step(r);
         pthread_mutex_lock(&r->mgmt_lock);
     }
     pthread_mutex_unlock(&r->mgmt_lock);
@@ -287,8 +350,10 @@ static int live_reader_cb(void *ctx, const struct capture_pkt *cp)
 static void live_reader_idle(void *ctx)
 {
     struct run *r = ctx;
-    if (r->single)
+    if (r->single) {
         worker_output_tick(r->single);
+        worker_engine_update(r->single);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -301,6 +366,7 @@ static void *worker_main(void *arg)
         if (rec == NULL) {
             ring_flush_release(&t->ring);
             worker_output_tick(&t->w); /* live capture: events go out while idle */
+            worker_engine_update(&t->w);
             ring_wait(&spins);
             continue;
         }
@@ -358,10 +424,19 @@ static struct run *run_new(const struct settings *s)
     return r;
 }
 
-/* eve.json and fast.log, as the options ask; -1 (logged) when one cannot be opened. */
-static int run_open_outputs(struct run *r, const struct run_options *o, bool with_rules)
+/* eve.json and fast.log, as the options ask; -1 (logged) when one cannot be
+ * opened. Live capture also takes rule reloads. */
+static int run_open_outputs(struct run *r, const struct run_options *o, bool with_rules,
+                            bool live)
 {
     char err[512];
+    r->engine = o->de;
+    r->live = live;
+    if (live && with_rules && o->de != NULL) {
+        r->reload = o->reload;
+        r->reload_arg = o->reload_arg;
+        r->out.engine_pub = &r->engine;
+    }
     if (o->eve_path != NULL && r->s->eve_enabled) {
         r->sink = eve_sink_open(o->eve_path, err, sizeof err);
         if (r->sink == NULL) {
@@ -408,8 +483,10 @@ static void run_report_fill(struct run *r, struct run_report *rep)
     }
 }
 
+/* After the workers are gone. */
 static void run_free(struct run *r)
 {
+    detect_engine_free(r->retired);
     eve_sink_close(r->sink);
     fastlog_close(r->out.fast);
     pthread_mutex_destroy(&r->mgmt_lock);
@@ -433,7 +510,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     }
     r->progress_line = isatty(STDERR_FILENO);
     int rc = -1;
-    if (run_open_outputs(r, o, !capture_only) < 0)
+    if (run_open_outputs(r, o, !capture_only, live != NULL) < 0)
         goto out;
 
     bool workers = s->runmode == RUNMODE_WORKERS && !capture_only;
@@ -514,6 +591,7 @@ out:
         free(r->single);
     }
     defrag_free(r->defrag);
+    rep->engine = r->engine;
     run_free(r);
     return rc;
 }
@@ -554,7 +632,7 @@ static int run_live(const struct settings *s, const struct run_options *o,
     }
     int rc = -1;
     unsigned started = 0;
-    if (run_open_outputs(r, o, true) < 0)
+    if (run_open_outputs(r, o, true, true) < 0)
         goto out;
     /* The parent keeps the workers (for stats); each thread runs its own reader. */
     r->nworkers = n;
@@ -616,6 +694,7 @@ out:
         free(r->wt);
     }
     free(lt);
+    rep->engine = r->engine;
     run_free(r);
     return rc;
 }
@@ -639,11 +718,12 @@ static void live_after_verdict(void *ctx)
     worker_output_tick(r->single);
 }
 
-/* Nothing to read: buffered events go out. */
+/* Nothing to read: buffered events go out; a reloaded engine is taken up. */
 static void live_idle(void *ctx)
 {
     struct run *r = ctx;
     worker_output_tick(r->single);
+    worker_engine_update(r->single);
 }
 
 /* ---- NFQUEUE ---------------------------------------------------------------------- */

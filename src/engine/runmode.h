@@ -24,10 +24,17 @@ struct run_report {
     uint64_t eve_by_type[8];          /* flow, anomaly, stats, alert, http, tls, dns, other */
     const char *source;               /* live or inline: "interface eth0", "NFQUEUE 0" */
     char source_buf[64];
+    /* The engine in effect at the end: o->de, or the last one a rule
+     * reload swapped in (o->de is then freed). The caller frees it; NULL
+     * when the run did not start (o->de is still the caller's). */
+    struct detect_engine *engine;
 };
 
 /* Set by the signal handlers: stop reading, flush and exit cleanly. */
 extern volatile sig_atomic_t runmode_stop;
+/* Set by SIGUSR2: the management thread of a live run reloads the rules
+ * (run_options.reload) and clears it. */
+extern volatile sig_atomic_t runmode_reload;
 
 struct detect_engine;
 
@@ -37,8 +44,13 @@ struct run_options {
     struct capture_filter filter;     /* live capture: BPF filter, expr NULL for none */
     const char *eve_path;             /* NULL: no EVE */
     const char *fast_path;            /* NULL: no fast.log */
-    const struct detect_engine *de;   /* NULL: no rules */
+    struct detect_engine *de;         /* NULL: no rules; see run_report.engine */
     bool capture_only;
+    /* Live capture: builds a new engine from the rule files the sensor
+     * started with (NULL, logged, when that fails or a file cannot be
+     * read). Runs on the management thread. NULL: nothing to reload. */
+    struct detect_engine *(*reload)(void *arg);
+    void *reload_arg;
 };
 
 /* Processes a file or directory. */

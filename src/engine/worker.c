@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "capture/nfq.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 static void write_app_events(struct worker *w, struct flow *f, const struct timeval *ts,
@@ -53,6 +54,9 @@ int worker_init(struct worker *w, unsigned id, unsigned nworkers, const struct s
     }
     if (out->de != NULL && (w->dt = detect_thread_new(out->de)) == NULL)
         return -1;
+    w->de = out->de;
+    w->engine_gen = detect_engine_generation(out->de);
+    w->engine_pub = out->engine_pub;
     eve_writer_init(&w->eve, s->eve_enabled ? out->eve : NULL, s->eve_buffer);
     w->eve_types = s->eve_enabled ? s->eve_types : 0;
     w->alert_opts = s->eve_alert_opts;
@@ -290,8 +294,41 @@ static void write_drop(struct worker *w, const struct packet *p, const struct fl
     json_decref(ev);
 }
 
+int worker_use_engine(struct worker *w, const struct detect_engine *de)
+{
+    struct detect_thread *dt = NULL;
+    if (de != NULL && (dt = detect_thread_new(de)) == NULL) {
+        if (!w->engine_failed)
+            log_error("worker %u: no memory for the reloaded rules' scratch; the previous "
+                      "rules stay in effect on this worker", w->id);
+        w->engine_failed = true;
+        return -1;
+    }
+    detect_thread_free(w->dt);
+    w->dt = dt;
+    w->de = de;
+    w->engine_failed = false;
+    __atomic_store_n(&w->engine_gen, detect_engine_generation(de), __ATOMIC_RELEASE);
+    return 0;
+}
+
+void worker_engine_update(struct worker *w)
+{
+    if (w->engine_pub == NULL)
+        return;
+    const struct detect_engine *de = __atomic_load_n(w->engine_pub, __ATOMIC_ACQUIRE);
+    if (de != w->de)
+        worker_use_engine(w, de);
+}
+
+uint64_t worker_engine_generation(const struct worker *w)
+{
+    return __atomic_load_n(&w->engine_gen, __ATOMIC_ACQUIRE);
+}
+
 void worker_process(struct worker *w, const struct packet *p)
 {
+    worker_engine_update(w);
     /* a datagram completed by a fragment follows the fragment without a
      * verdict in between: the fragment's records go first */
     write_pending(w);
@@ -405,5 +442,6 @@ void worker_destroy(struct worker *w)
     reject_close(&w->reject);
     detect_thread_free(w->dt);
     w->dt = NULL;
+    w->de = NULL;
     eve_writer_destroy(&w->eve);
 }

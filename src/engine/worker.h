@@ -22,6 +22,9 @@ struct worker_outputs {
     struct eve_sink *eve;        /* NULL: EVE off */
     struct fastlog *fast;        /* NULL: fast.log off */
     const struct detect_engine *de; /* NULL: no rules */
+    /* Live capture: where a rule reload publishes the engine to use from
+     * the next packet on (read atomically); NULL when it never changes. */
+    struct detect_engine *const *engine_pub;
 };
 
 struct worker {
@@ -31,6 +34,10 @@ struct worker {
     struct stream_engine *stream;
     struct app_engine *app;
     struct detect_thread *dt;
+    const struct detect_engine *de;  /* the engine dt is for */
+    struct detect_engine *const *engine_pub;
+    uint64_t engine_gen;      /* de's generation; the management thread reads it */
+    bool engine_failed;       /* the published engine's scratch could not be made */
     struct fastlog *fast;
     struct eve_writer eve;
     unsigned eve_types;
@@ -63,6 +70,19 @@ void worker_process(struct worker *w, const struct packet *p);
 /* Inline mode: dropped flows stay dropped, verdicts are counted, rejects
  * send resets. */
 void worker_set_inline(struct worker *w);
+/*
+ * Rule reload: between packets the worker moves to the engine published in
+ * out->engine_pub -- a detect_thread for it replaces the old one -- and
+ * records the new generation (worker_engine_generation), after which it
+ * never touches the old engine again. worker_process checks before each
+ * packet; callers also call worker_engine_update when idle, so that an
+ * idle worker moves on too. Cheap when nothing changed.
+ */
+void worker_engine_update(struct worker *w);
+/* Moves to de now; -1 (logged once, the old engine stays) when its
+ * detect_thread cannot be made. */
+int worker_use_engine(struct worker *w, const struct detect_engine *de);
+uint64_t worker_engine_generation(const struct worker *w);
 /* Passive live capture (libpcap, AF_PACKET: nothing can be dropped): drop
  * and reject rules alert with action "allowed", as Suricata does in IDS
  * mode, and their flows are inspected on. (Offline, -r records the

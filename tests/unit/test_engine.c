@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "detect/engine_int.h"
+#include "detect/kw_runtime.h"
 #include "engine/config.h"
 #include "flow/flow.h"
 #include "output/stats.h"
@@ -1492,6 +1493,69 @@ static void test_stream_chunk_many_carried(void **state)
     assert_int_equal(F->res.nalerts + F->res.overflow, 20);
 }
 
+/* ---- Rule reload ---------------------------------------------------------------------- */
+
+/* A flow's state from the engine before a reload -- flowbits numbered by the
+ * old engine's names, fast-pattern hits carried by old signature numbers --
+ * is dropped when the flow is first inspected by the new engine; the old
+ * numbers would name other flowbits and other (or no) signatures there. */
+static void test_reload_resets_flow_state_of_the_old_engine(void **state)
+{
+    (void)state;
+    struct flow_config cfg;
+    flow_config_defaults(&cfg);
+    F->ft = flow_table_new(&cfg, &F->stats, end_flow, NULL);
+    assert_non_null(F->ft);
+    load("alert tcp any any -> any any (content:\"login\"; flowbits:set,old_bit; "
+         "flowbits:noalert; sid:1;)\n"
+         "alert tcp any any -> any any (content:\"aaa\"; sid:2;)\n"
+         "alert tcp any any -> any any (content:\"bbb\"; sid:3;)\n"
+         "alert tcp any any -> any any (content:\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"; "
+         "content:\"Zz\"; distance:0; sid:4;)\n");
+    struct pkt k;
+    int dir;
+    struct packet *p = tcp(&k, "10.0.0.1", 1000, "10.0.0.2", 80, "login");
+    struct flow *f = flow_of(p, &dir);
+    /* old engine: a flowbit set, and sid 4's fast pattern carried */
+    detect_packet(F->dt, p, f, dir, &F->res);
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    memset(buf, 'A', 40);
+    memset(buf + 40, 'x', 100);
+    stream_detect(p, f, buf, 0, 0);
+    const struct flow_detect_state *st = f->dstate;
+    assert_non_null(st);
+    assert_int_equal(st->engine_gen, detect_engine_generation(F->de));
+    assert_true(st->nwords > 0 && st->ncarry[FLOW_TOSERVER] > 0);
+
+    /* the reloaded engine: one signature, whose flowbit gets number 0 as
+     * old_bit did */
+    const char *path = write_rules("alert tcp any any -> any any (flowbits:isset,new_bit; "
+                                   "content:\"check\"; sid:20;)\n");
+    struct detect_load_report rep;
+    struct detect_engine *de2 = detect_engine_load(F->conf, &path, 1, &rep);
+    assert_non_null(de2);
+    assert_true(detect_engine_generation(de2) > detect_engine_generation(F->de));
+    struct detect_thread *dt2 = detect_thread_new(de2);
+    assert_non_null(dt2);
+    /* the carried signature number is past the new engine's end: reading
+     * it would be out of bounds (ASan) */
+    strcat(buf, "Zz");
+    detect_packet_mode(dt2, p, f, FLOW_TOSERVER, DETECT_STREAM, (const uint8_t *)buf,
+                       (uint32_t)strlen(buf), 140, 0, &F->res);
+    assert_int_equal(F->res.nalerts, 0);
+    assert_int_equal(st->engine_gen, detect_engine_generation(de2));
+    assert_int_equal(st->nwords, 0);
+    assert_int_equal(st->ncarry[FLOW_TOSERVER], 0);
+    /* old_bit's number does not read as new_bit */
+    p = tcp(&k, "10.0.0.1", 1000, "10.0.0.2", 80, "check");
+    detect_packet(dt2, p, f, dir, &F->res);
+    assert_int_equal(F->res.nalerts, 0);
+    detect_thread_free(dt2);
+    detect_engine_free(de2);
+    detect_report_free(&rep);
+}
+
 /* ---- Port groups ------------------------------------------------------------------ */
 
 static const char PORT_RULES[] =
@@ -1616,6 +1680,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_port_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_chunk_many_carried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_resets_flow_state_of_the_old_engine, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tag_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tag_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_groups_limited, setup, teardown),

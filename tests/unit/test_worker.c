@@ -1,6 +1,7 @@
 /* Unit tests for the worker (worker.c): deferred mode, where a packet's
- * app-layer records wait until its verdict is given, and flow timeouts
- * that keep up with more flows than one timeout pass ends. */
+ * app-layer records wait until its verdict is given, flow timeouts that
+ * keep up with more flows than one timeout pass ends, and the move to a
+ * reloaded detection engine between packets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include "engine/settings.h"
 #include "engine/worker.h"
 #include "pktbuild.h"
+#include "util/log.h"
 
 struct fx {
     char path[64];
@@ -187,6 +189,95 @@ static void test_timeouts_end_more_flows_than_one_pass(void **state)
     assert_int_equal(events_of("flow"), 600);
 }
 
+/* ---- Rule reload ------------------------------------------------------------------ */
+
+/* An engine from rules text, without the system's side files or cache. */
+static struct detect_engine *engine_from(const char *rules)
+{
+    char path[64] = "/tmp/caracal-test-reload-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, rules, strlen(rules)), (ssize_t)strlen(rules));
+    close(fd);
+    char err[256];
+    static const char *const keys[] = {
+        "detect.sgh-mpm-caching=no", "classification-file=/nonexistent/classification.config",
+        "reference-config-file=/nonexistent/reference.config",
+        "threshold-file=/nonexistent/threshold.config",
+    };
+    for (unsigned i = 0; i < sizeof keys / sizeof *keys; i++)
+        assert_int_equal(conf_set(F->conf, keys[i], err, sizeof err), 0);
+    log_set_level(LOG_LVL_ERROR); /* the built-in classifications are used: a warning */
+    struct detect_load_report rep;
+    const char *files[1] = { path };
+    struct detect_engine *de = detect_engine_load(F->conf, files, 1, &rep);
+    unlink(path);
+    assert_non_null(de);
+    assert_int_equal(rep.failed, 0);
+    detect_report_free(&rep);
+    return de;
+}
+
+/* One UDP datagram from its own source port (a flow of its own); its verdict. */
+static int datagram(uint16_t sport, const char *payload)
+{
+    pb_init(&F->pb);
+    pb_ipv4(&F->pb, &(struct pb_ipv4){ .src = "10.0.0.2", .dst = "10.0.0.1" });
+    pb_udp(&F->pb, &(struct pb_udp){ .sp = sport, .dp = 5353 });
+    pb_put(&F->pb, payload, strlen(payload));
+    pb_close(&F->pb);
+    pkt_finish(&F->p, F->pb.b, F->pb.len, LINK_RAW);
+    F->p.ts.tv_sec = 1714564800;
+    decode_packet(&F->dc, &F->p);
+    worker_process(&F->w, &F->p);
+    return F->w.verdict;
+}
+
+/* The management thread publishes a new engine; the worker takes it up at
+ * its next packet (or when idle), reports its generation, and never looks
+ * at the old engine again, which can then be freed. */
+static void test_worker_moves_to_a_published_engine_between_packets(void **state)
+{
+    (void)state;
+    struct detect_engine *a = engine_from(
+        "drop udp any any -> any any (msg:\"old\"; content:\"OLD\"; sid:1;)\n");
+    struct detect_engine *b = engine_from(
+        "drop udp any any -> any any (msg:\"new\"; content:\"NEW\"; sid:2;)\n");
+    struct detect_engine *pub = a;
+    worker_destroy(&F->w);
+    struct worker_outputs out = { .eve = F->sink, .de = a, .engine_pub = &pub };
+    assert_int_equal(worker_init(&F->w, 0, 1, &F->s, &out), 0);
+    F->dc.stats = &F->w.stats;
+    assert_int_equal(worker_engine_generation(&F->w), detect_engine_generation(a));
+    assert_int_equal(datagram(2000, "OLD"), VERDICT_DROP);
+    assert_int_equal(datagram(2001, "NEW"), VERDICT_ACCEPT);
+
+    __atomic_store_n(&pub, b, __ATOMIC_RELEASE);
+    /* the next packet is inspected with the new rules */
+    assert_int_equal(datagram(2002, "NEW"), VERDICT_DROP);
+    assert_int_equal(worker_engine_generation(&F->w), detect_engine_generation(b));
+    assert_int_equal(datagram(2003, "OLD"), VERDICT_ACCEPT);
+    /* a flow inspected before goes on under the new rules */
+    assert_int_equal(datagram(2001, "NEW"), VERDICT_DROP);
+    detect_engine_free(a); /* the worker moved on: nothing of it is used */
+    assert_int_equal(datagram(2004, "NEW"), VERDICT_DROP);
+
+    /* an idle worker moves on without a packet */
+    a = engine_from("drop udp any any -> any any (msg:\"third\"; content:\"THIRD\"; sid:3;)\n");
+    __atomic_store_n(&pub, a, __ATOMIC_RELEASE);
+    worker_engine_update(&F->w);
+    assert_int_equal(worker_engine_generation(&F->w), detect_engine_generation(a));
+    detect_engine_free(b);
+    assert_int_equal(datagram(2005, "THIRD"), VERDICT_DROP);
+    assert_int_equal(datagram(2006, "NEW"), VERDICT_ACCEPT);
+
+    /* the worker ends before its engine (teardown destroys a plain one) */
+    worker_destroy(&F->w);
+    struct worker_outputs plain = { .eve = F->sink };
+    assert_int_equal(worker_init(&F->w, 0, 1, &F->s, &plain), 0);
+    detect_engine_free(a);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -196,6 +287,7 @@ int main(void)
         T(test_deferred_record_written_before_the_next_packet),
         T(test_deferred_record_written_at_the_end),
         T(test_timeouts_end_more_flows_than_one_pass),
+        T(test_worker_moves_to_a_published_engine_between_packets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
