@@ -16,6 +16,10 @@
 # eve.json while caracal runs (events are written within 100 ms, not only
 # at exit), two TCP flow events, the final stats event with
 # capture.kernel_packets and decoder.pkts above zero.
+# Rule reload (libpcap single and workers, AF_PACKET): a rule appended to
+# the rules file and SIGUSR2: it alerts on a request made after the
+# reload and not on one before; the reload is logged and counted
+# (detect.engine_reloads 1).
 # BPF filters (AF_PACKET from the command line over a config key, libpcap
 # from pcap.bpf-filter) that exclude the HTTP port: the fetch leaves no
 # alert, http event or flow, while a UDP datagram to another port still
@@ -181,5 +185,54 @@ bad_filter af-packet-bad-key "--set: af-packet.bpf-filter: bad BPF filter 'tcp p
     --set 'af-packet.bpf-filter=tcp prt 8080' --af-packet="$iface"
 bad_filter libpcap-bad-key "--set: pcap.bpf-filter: bad BPF filter 'tcp prt 8080'" \
     --set 'pcap.bpf-filter=tcp prt 8080' -i "$iface"
+# reload_case LABEL CARACAL-ARGS...: a rule added to the rules file and
+# SIGUSR2 (live rule reload): a request before it does not alert, one after
+# it does, the reload is logged and counted, capture goes on.
+reload_case() {
+    local label=$1; shift
+    local log="$work/log-$label" out="$work/caracal-$label.out" rules="$work/$label.rules" rc=0
+    mkdir -p "$log"
+    echo "== $label: caracal $* (rule reload)"
+    grep -v '^#' "$here/inline.rules" >"$rules"
+    ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
+        -S "$rules" -l "$log" >"$out" 2>&1 &
+    local cpid=$!
+    pids+=($cpid)
+    for _ in $(seq 1 50); do
+        grep -q "capturing" "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+    ip netns exec "$ns_c" curl -s -o /dev/null -m 5 "http://198.18.3.1:8080/new-rule.txt?before"
+    echo 'alert http any any -> any any (msg:"added by reload"; flow:to_server; http.uri; content:"/new-rule"; sid:9100020; rev:1;)' >>"$rules"
+    kill -USR2 "$cpid"
+    for _ in $(seq 1 100); do
+        grep -q "rule reload: 1 rule files processed" "$out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q "rule reload: 1 rule files processed. 5 rules successfully loaded, 0 rules failed" "$out"
+    check "$label/reloaded" $? "$(grep -m1 'rule reload:.*processed' "$out" || echo 'no reload line')"
+    ip netns exec "$ns_c" curl -s -o /dev/null -m 5 "http://198.18.3.1:8080/new-rule.txt?after"
+    sleep 0.3
+    kill -INT "$cpid"
+    wait "$cpid" || rc=$?
+    [ "$rc" = 0 ]; check "$label/exit" $? "caracal exited $rc on SIGINT"
+    python3 - "$log/eve.json" "$label" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+label = sys.argv[2]
+new = [e["http"]["url"] for e in evs if e["event_type"] == "alert" and
+       e["alert"]["signature_id"] == 9100020]
+stats = [e for e in evs if e["event_type"] == "stats"]
+n = stats[-1]["stats"].get("detect", {}).get("engine_reloads", 0) if stats else None
+ok = new == ["/new-rule.txt?after"] and n == 1
+print("%s %s/alert: the new rule alerted on the request after the reload only (%s); "
+      "detect.engine_reloads %s" % ("PASS" if ok else "FAIL", label, new, n))
+sys.exit(0 if ok else 1)
+PY
+    [ $? = 0 ] || { fails=$((fails + 1)); tail -20 "$out"; }
+}
+reload_case libpcap-reload --runmode single -i "$iface"
+reload_case libpcap-workers-reload --runmode workers --set threading.worker-threads=2 -i "$iface"
+reload_case af-packet-reload --runmode workers --set threading.worker-threads=2 --af-packet="$iface"
 echo "$([ $fails = 0 ] && echo 1 || echo 0) passed, $([ $fails = 0 ] && echo 0 || echo 1) failed"
 exit $([ $fails = 0 ] && echo 0 || echo 1)
