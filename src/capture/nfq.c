@@ -34,7 +34,6 @@ struct nfq_run {
 
 /* Gives the accept verdicts held back for a batch. */
 static double now_us(void);
-static void latency_add(uint64_t *lat, double us);
 
 static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
 {
@@ -42,9 +41,9 @@ static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
         return;
     double t = now_us();
     for (uint32_t i = 0; i < run->batched; i++) {
-        latency_add(run->c->lat, t - run->batch_t0[i]);
+        nfq_latency_add(run->c->lat, t - run->batch_t0[i]);
         if (run->batch_k0[i] > 0)
-            latency_add(run->c->lat_kernel, t - run->batch_k0[i]);
+            nfq_latency_add(run->c->lat_kernel, t - run->batch_k0[i]);
     }
     if (nfq_set_verdict_batch(qh, run->batch_id, NF_ACCEPT) < 0)
         run->c->verdict_errors++;
@@ -80,9 +79,9 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static void latency_add(uint64_t *lat, double us)
+void nfq_latency_add(uint64_t *lat, double us)
 {
-    int b = us <= 1 ? 0 : (int)(4 * log2(us));
+    int b = us <= 1 ? 0 : (int)(NFQ_LAT_PER_OCTAVE * log2(us));
     if (b >= NFQ_LAT_BUCKETS)
         b = NFQ_LAT_BUCKETS - 1;
     lat[b]++;
@@ -99,9 +98,9 @@ double nfq_latency_quantile(const uint64_t *lat, double q)
     for (int i = 0; i < NFQ_LAT_BUCKETS; i++) {
         seen += lat[i];
         if (seen >= want && seen > 0)
-            return pow(2, (i + 1) / 4.0); /* the bucket's upper edge */
+            return pow(2, (i + 1) / (double)NFQ_LAT_PER_OCTAVE); /* the bucket's upper edge */
     }
-    return pow(2, NFQ_LAT_BUCKETS / 4.0);
+    return pow(2, NFQ_LAT_BUCKETS / (double)NFQ_LAT_PER_OCTAVE);
 }
 
 /* What on_packet returns: go on with the next message. (0 would tell
@@ -115,9 +114,9 @@ double nfq_latency_quantile(const uint64_t *lat, double q)
 static void count_latency(struct nfq_run *run, double t0, double k0)
 {
     double t = now_us();
-    latency_add(run->c->lat, t - t0);
+    nfq_latency_add(run->c->lat, t - t0);
     if (k0 > 0)
-        latency_add(run->c->lat_kernel, t - k0);
+        nfq_latency_add(run->c->lat_kernel, t - k0);
 }
 
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,

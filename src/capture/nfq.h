@@ -36,13 +36,16 @@ struct nfq_config {
 #define NFQ_DEFAULT_MAXLEN 4096
 #define NFQ_DEFAULT_SNAPLEN 65535
 
-#define NFQ_LAT_BUCKETS 64
+/* Latency histograms: 8 buckets per doubling (each 9 % wide), from 1 us
+ * up to 2^16 us (65 ms; slower counts in the last bucket). */
+#define NFQ_LAT_PER_OCTAVE 8
+#define NFQ_LAT_BUCKETS (16 * NFQ_LAT_PER_OCTAVE)
 struct nfq_counters {
     uint64_t pkts, accepted, dropped;
     uint64_t verdict_errors;   /* the kernel refused a verdict */
     uint64_t recv_overruns;    /* ENOBUFS: the kernel could not hand us packets */
-    /* Verdict latency, in buckets of 2^(i/4) microseconds
-     * (nfq_latency_quantile reads them): from when caracal read the packet
+    /* Verdict latency, in buckets of 2^(i/8) microseconds
+     * (nfq_latency_add, nfq_latency_quantile): from when caracal read the packet
      * to when its verdict was handed to the kernel; and from the kernel's
      * receive timestamp of the packet (so with the wait in the queue), for
      * the packets that carry one. */
@@ -50,7 +53,10 @@ struct nfq_counters {
     uint64_t lat_kernel[NFQ_LAT_BUCKETS];
 };
 
-/* The q-quantile (0..1) of a latency histogram, in microseconds (0: empty). */
+/* Counts a latency of us microseconds in the histogram lat. */
+void nfq_latency_add(uint64_t *lat, double us);
+/* The q-quantile (0..1) of a latency histogram, in microseconds: the upper
+ * edge of the bucket that holds it (0: empty histogram). */
 double nfq_latency_quantile(const uint64_t *lat, double q);
 
 /* What capture_nfq_run calls, with ctx:
