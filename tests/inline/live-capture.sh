@@ -203,6 +203,13 @@ reload_case() {
         sleep 0.1
     done
     ip netns exec "$ns_c" curl -s -o /dev/null -m 5 "http://198.18.3.1:8080/new-rule.txt?before"
+    # the request must have been inspected before the reload: packets still
+    # in the capture buffer would meet the new rules (its http event is
+    # written within 100 ms of the inspection)
+    for _ in $(seq 1 100); do
+        grep -q 'new-rule.txt?before' "$log/eve.json" 2>/dev/null && break
+        sleep 0.05
+    done
     echo 'alert http any any -> any any (msg:"added by reload"; flow:to_server; http.uri; content:"/new-rule"; sid:9100020; rev:1;)' >>"$rules"
     kill -USR2 "$cpid"
     for _ in $(seq 1 100); do
