@@ -241,5 +241,5 @@ PY
 reload_case libpcap-reload --runmode single -i "$iface"
 reload_case libpcap-workers-reload --runmode workers --set threading.worker-threads=2 -i "$iface"
 reload_case af-packet-reload --runmode workers --set threading.worker-threads=2 --af-packet="$iface"
-echo "$([ $fails = 0 ] && echo 1 || echo 0) passed, $([ $fails = 0 ] && echo 0 || echo 1) failed"
+if [ $fails = 0 ]; then echo "all checks passed"; else echo "$fails check(s) failed"; fi
 exit $([ $fails = 0 ] && echo 0 || echo 1)
