@@ -6,8 +6,9 @@
 # Two loads, each without the sensor (plain forwarding) and with it:
 #   - requests: HTTP GETs of a small file, a new connection each, from 8
 #     client threads for DURATION seconds (python3 http.server on the
-#     server): requests/s, and the verdict latency caracal adds per packet
-#     (p50, p99) under this load, which does not saturate the sensor;
+#     server), ROUNDS times each way, alternating: the median requests/s,
+#     and the verdict latency caracal adds per packet (p50, p99) under this
+#     load, which does not saturate the sensor;
 #   - bulk: one 256 MB download: Mbit/s, caracal's CPU seconds per Gbit, and
 #     the latency while the sensor is the bottleneck (it includes the time
 #     packets wait in the queue, so it measures queueing more than work).
@@ -18,13 +19,15 @@
 # ../shared (else rules/demo.rules). Needs root, ip netns, iptables with
 # NFQUEUE, python3, curl; prints "skipped" and exits 0 otherwise (it is a
 # measurement).
-# Environment: DURATION (seconds per request run, default 10), BENCH_INLINE_ARGS
+# Environment: DURATION (seconds per request run, default 5), ROUNDS (request
+# runs each way, default 5), BENCH_INLINE_ARGS
 # (extra caracal arguments, e.g. "--set stream.enabled=no").
 set -u
 bin=${1:?usage: bench-inline.sh CARACAL [RULES]}
 top=$(cd "$(dirname "$0")/.." && pwd)
 rules=${2:-}
-duration=${DURATION:-10}
+duration=${DURATION:-5}
+rounds=${ROUNDS:-5}
 
 skip() { echo "bench-inline: skipped: $*"; exit 0; }
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -112,11 +115,13 @@ bulk() { # Mbit/s
         http://198.18.6.2:8080/big.bin | awk '{ printf "%.0f", $1 * 8 / 1e6 }'
 }
 
-echo "caracal inline benchmark ($rules_name; $duration s of requests, a 256 MB download)"
-base_rps=$(requests)
+echo "caracal inline benchmark ($rules_name; $rounds x $duration s of requests each way, a 256 MB download)"
 base_mbit=$(bulk)
 
-ip netns exec $r iptables -A FORWARD -j NFQUEUE --queue-num 0 || skip "iptables NFQUEUE unavailable"
+queue_on() { ip netns exec $r iptables -A FORWARD -j NFQUEUE --queue-num 0; }
+queue_off() { ip netns exec $r iptables -D FORWARD -j NFQUEUE --queue-num 0; }
+queue_on || skip "iptables NFQUEUE unavailable"
+queue_off
 run=0
 sensor_start() {
     run=$((run + 1))
@@ -149,11 +154,24 @@ s=[json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l]
 print(s[-1]["stats"]["decoder"]["bytes"] if s else 0)' "$work/log$run/eve.json")
 }
 
+# Request runs alternate, without the sensor (no NFQUEUE rule; caracal
+# stays bound and idle) and through it, so that both sides see the same
+# moods of a shared machine; the medians are compared.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 sensor_start
-ips_rps=$(requests)
+base_all=() ips_all=()
+for _ in $(seq 1 "$rounds"); do
+    base_all+=("$(requests)")
+    queue_on
+    ips_all+=("$(requests)")
+    queue_off
+done
 sensor_stop
 lat_req=$lat klat_req=$klat
+base_rps=$(median "${base_all[@]}")
+ips_rps=$(median "${ips_all[@]}")
 
+queue_on
 sensor_start
 ips_mbit=$(bulk)
 sensor_stop
@@ -163,6 +181,7 @@ cpu_gbit=$(awk -v u="$cpu" -v b="$bytes" 'BEGIN { g = b * 8 / 1e9; printf "%.2f"
 printf '%-28s %12s %12s\n' "" "requests/s" "bulk Mbit/s"
 printf '%-28s %12s %12s\n' "forwarding, no sensor" "$base_rps" "$base_mbit"
 printf '%-28s %12s %12s\n' "through caracal (NFQUEUE)" "$ips_rps" "$ips_mbit"
+echo "requests/s per run, without / with the sensor: ${base_all[*]} / ${ips_all[*]} (medians above)"
 awk -v a="$ips_rps" -v b="$base_rps" 'BEGIN { if (b > 0) printf "request rate with the sensor: %.0f %% of without\n", 100 * a / b }'
 echo "verdict latency added per packet, request load: ${lat_req:-unknown} in caracal;" \
      "${klat_req:-unknown} from the kernel's receive (with the wait in the queue)"
