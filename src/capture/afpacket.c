@@ -160,12 +160,14 @@ void afp_run(struct afp_socket *s, capture_cb cb, capture_idle_cb idle, void *ct
             (struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
         bool quit = false;
         for (uint32_t i = 0; i < n && !quit; i++) {
+            /* counted first: the initializers below are not evaluated in order */
+            s->cnt++;
             struct capture_pkt cp = {
                 .ts = { h->tp_sec, h->tp_nsec / 1000 },
                 .caplen = h->tp_snaplen,
                 .wirelen = h->tp_len < h->tp_snaplen ? h->tp_snaplen : h->tp_len,
                 .linktype = LINK_ETHERNET,
-                .cnt = ++s->cnt,
+                .cnt = s->cnt,
                 .first_in_file = s->cnt == 1,
                 .data = (const uint8_t *)h + h->tp_mac,
             };

@@ -309,12 +309,14 @@ enum capture_status capture_live_run(struct capture_live *cl, capture_cb cb,
             }
             break;
         }
+        /* counted first: the initializers below are not evaluated in order */
+        cnt++;
         struct capture_pkt cp = {
             .ts = { h->ts.tv_sec, h->ts.tv_usec },
             .caplen = h->caplen,
             .wirelen = h->len < h->caplen ? h->caplen : h->len,
             .linktype = cl->link,
-            .cnt = ++cnt,
+            .cnt = cnt,
             .first_in_file = cnt == 1,
             .data = data,
         };
