@@ -250,8 +250,9 @@ static void add_app_proto(json_t *ev, const struct flow *f)
         json_object_set_new(ev, "app_proto", json_string(names[f->app_proto]));
 }
 
-json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char *type,
-                      uint64_t tx_id, json_t *obj)
+/* The head of a per-flow event: time and type, the flow, its VLANs, its
+ * endpoints from client to server and its app protocol. */
+static json_t *flow_envelope(const struct flow *f, const struct timeval *ts, const char *type)
 {
     json_t *ev = eve_envelope(ts, type);
     json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
@@ -261,6 +262,13 @@ json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char
     add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
                   f->key.port[s], f->key.proto, ports);
     add_app_proto(ev, f);
+    return ev;
+}
+
+json_t *eve_app_event(const struct flow *f, const struct timeval *ts, const char *type,
+                      uint64_t tx_id, json_t *obj)
+{
+    json_t *ev = flow_envelope(f, ts, type);
     json_object_set_new(ev, "tx_id", json_integer((json_int_t)tx_id));
     json_object_set_new(ev, type, obj);
     return ev;
@@ -296,15 +304,8 @@ json_t *eve_app_anomaly_event(const struct packet *p, const struct flow *f, cons
 json_t *eve_flow_event(const struct flow *f, enum flow_end_reason reason)
 {
     /* Like Suricata, a flow event is stamped with the flow's start. */
-    json_t *ev = eve_envelope(&f->start, "flow");
+    json_t *ev = flow_envelope(f, &f->start, "flow");
     char buf[TIMEFMT_LEN];
-    json_object_set_new(ev, "flow_id", json_integer((json_int_t)f->flow_id));
-    add_vlan(ev, f->key.vlan, f->key.vlan_cnt);
-    int c = f->client_idx, s = c ^ 1;
-    bool ports = f->proto_idx == FLOW_PROTO_TCP || f->proto_idx == FLOW_PROTO_UDP;
-    add_endpoints(ev, f->ip_ver, &f->key.addr[c], f->key.port[c], &f->key.addr[s],
-                  f->key.port[s], f->key.proto, ports);
-    add_app_proto(ev, f);
 
     json_t *fl = flow_counters(f);
     json_object_set_new(fl, "end", json_string(timefmt_eve(&f->last, buf, sizeof buf)));
