@@ -336,6 +336,14 @@ static int reader_cb(void *ctx, const struct capture_pkt *cp)
     return reader_packet(ctx, cp);
 }
 
+/* A capture with one worker (single runmode, a capture thread) has
+ * nothing to read. */
+static void live_idle(void *ctx)
+{
+    struct run *r = ctx;
+    worker_idle(r->single);
+}
+
 /* Live capture, single runmode: the reader's worker writes its events
  * within WORKER_OUTPUT_INTERVAL_MS, busy or idle. */
 static int live_reader_cb(void *ctx, const struct capture_pkt *cp)
@@ -347,15 +355,6 @@ static int live_reader_cb(void *ctx, const struct capture_pkt *cp)
     return rc;
 }
 
-static void live_reader_idle(void *ctx)
-{
-    struct run *r = ctx;
-    if (r->single) {
-        worker_output_tick(r->single);
-        worker_engine_update(r->single);
-    }
-}
-
 static void *worker_main(void *arg)
 {
     struct worker_thread *t = arg;
@@ -365,8 +364,7 @@ static void *worker_main(void *arg)
         const struct ring_rec *rec = ring_peek(&t->ring, &n);
         if (rec == NULL) {
             ring_flush_release(&t->ring);
-            worker_output_tick(&t->w); /* live capture: events go out while idle */
-            worker_engine_update(&t->w);
+            worker_idle(&t->w); /* live capture: events go out, a reload is taken up */
             ring_wait(&spins);
             continue;
         }
@@ -543,7 +541,7 @@ int runmode_run_pcap(const struct settings *s, const struct run_options *o,
     struct capture_live_stats ks = { 0 };
     if (live != NULL) {
         rep->status = capture_live_run(live, capture_only ? NULL : live_reader_cb,
-                                       workers ? NULL : live_reader_idle, r, &r->prog,
+                                       workers ? NULL : live_idle, r, &r->prog,
                                        &runmode_stop);
         capture_live_close(live, &ks);
         live = NULL;
@@ -718,13 +716,6 @@ static void live_after_verdict(void *ctx)
     worker_output_tick(r->single);
 }
 
-/* Nothing to read: buffered events go out; a reloaded engine is taken up. */
-static void live_idle(void *ctx)
-{
-    struct run *r = ctx;
-    worker_output_tick(r->single);
-    worker_engine_update(r->single);
-}
 
 /* ---- NFQUEUE ---------------------------------------------------------------------- */
 

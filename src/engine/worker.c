@@ -386,6 +386,12 @@ void worker_flush_output(struct worker *w)
     eve_writer_flush(&w->eve);
 }
 
+void worker_idle(struct worker *w)
+{
+    worker_output_tick(w);
+    worker_engine_update(w);
+}
+
 void worker_output_tick(struct worker *w)
 {
     if (w->eve.len == 0)

@@ -75,7 +75,7 @@ void worker_set_inline(struct worker *w);
  * out->engine_pub -- a detect_thread for it replaces the old one -- and
  * records the new generation (worker_engine_generation), after which it
  * never touches the old engine again. worker_process checks before each
- * packet; callers also call worker_engine_update when idle, so that an
+ * packet; callers also call it (through worker_idle) when idle, so that an
  * idle worker moves on too. Cheap when nothing changed.
  */
 void worker_engine_update(struct worker *w);
@@ -101,6 +101,9 @@ void worker_flush_output(struct worker *w);
  * promptly however slow the traffic. Cheap when there is nothing to do. */
 #define WORKER_OUTPUT_INTERVAL_MS 100
 void worker_output_tick(struct worker *w);
+/* Nothing to read (live capture): buffered events go out and a reloaded
+ * engine is taken up (worker_output_tick, worker_engine_update). */
+void worker_idle(struct worker *w);
 /* Advances packet time (idle workers learn the time from the reader). */
 void worker_tick(struct worker *w, const struct timeval *now);
 /* End of input: every flow ends, buffers are written. */
