@@ -75,6 +75,21 @@ for _ in $(seq 1 50); do # the HTTP server, once
     sleep 0.1
 done
 
+# start_capture LOG OUT RULES CARACAL-ARGS...: caracal captures in the
+# server ns; returns once the capture is open (packets from then on are
+# buffered). Sets cpid (declare it local in the caller).
+start_capture() {
+    local log=$1 out=$2 rules=$3; shift 3
+    ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
+        -S "$rules" -l "$log" >"$out" 2>&1 &
+    cpid=$!
+    pids+=($cpid)
+    for _ in $(seq 1 50); do
+        grep -q "capturing" "$out" 2>/dev/null && break
+        sleep 0.1
+    done
+}
+
 # run_case LABEL EXPECT CARACAL-ARGS...: one HTTP fetch and one UDP datagram
 # (to port 9998) while caracal captures, then check what was logged.
 # EXPECT: http (the fetch is seen) or filtered (a filter excludes port 8080)
@@ -83,15 +98,8 @@ run_case() {
     local log="$work/log-$label" out="$work/caracal-$label.out"
     mkdir -p "$log"
     echo "== $label: caracal $*"
-    ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
-        -S "$here/inline.rules" -l "$log" >"$out" 2>&1 &
-    local cpid=$!
-    pids+=($cpid)
-    # logged once the capture is open: packets from then on are buffered
-    for _ in $(seq 1 50); do
-        grep -q "capturing" "$out" 2>/dev/null && break
-        sleep 0.1
-    done
+    local cpid
+    start_capture "$log" "$out" "$here/inline.rules" "$@"
     local body rc=0
     # a drop rule's match is recorded; a passive capture must go on reading
     ip netns exec "$ns_c" curl -s -o /dev/null -m 5 http://198.18.3.1:8080/forbidden.txt
@@ -194,14 +202,8 @@ reload_case() {
     mkdir -p "$log"
     echo "== $label: caracal $* (rule reload)"
     grep -v '^#' "$here/inline.rules" >"$rules"
-    ip netns exec "$ns_s" "$CARACAL" -c "$TOP_SRCDIR/etc/caracal.yaml" "$@" \
-        -S "$rules" -l "$log" >"$out" 2>&1 &
-    local cpid=$!
-    pids+=($cpid)
-    for _ in $(seq 1 50); do
-        grep -q "capturing" "$out" 2>/dev/null && break
-        sleep 0.1
-    done
+    local cpid
+    start_capture "$log" "$out" "$rules" "$@"
     ip netns exec "$ns_c" curl -s -o /dev/null -m 5 "http://198.18.3.1:8080/new-rule.txt?before"
     # the request must have been inspected before the reload: packets still
     # in the capture buffer would meet the new rules (its http event is
