@@ -356,6 +356,28 @@ check_released() {
     fi
 }
 
+# quiesce: ends every TCP connection between client and server (their
+# sockets are destroyed, with a RST), so that the retransmissions of a
+# dropped request stop before counts are taken and cannot leak into the
+# next part once the queue is gone (--queue-bypass would then let them
+# through).
+quiesce() {
+    in_c ss -K -tn dst "$SRV_IP" >/dev/null 2>&1
+    in_s ss -K -tn src "$SRV_IP" >/dev/null 2>&1
+    sleep 0.1
+}
+
+# A UDP echo server on port 9000 of the address in argv[1]:
+# in_s "$PYTHON" -c "$UDP_ECHO_PY" "$SRV_IP" &
+UDP_ECHO_PY='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9000))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(data, peer)
+'
+
 # eve_query EVE_JSON QUERY ARGS...: reads an eve.json
 #   alert SID      -> the alert.action of each alert with that sid, space separated
 #   count TYPE     -> number of events of that event_type

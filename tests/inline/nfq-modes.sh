@@ -161,15 +161,6 @@ drop_check() {
         fail "${1}b" "the server logged /forbidden.txt?$1: the request got through"
     fi
 }
-# quiesce: ends every TCP connection between client and server (their
-# sockets are destroyed, with a RST), so that the retransmissions of a
-# dropped request stop and cannot leak into the next part once the queue
-# is gone (--queue-bypass would then let them through).
-quiesce() {
-    in_c ss -K -tn dst "$SRV_IP" >/dev/null 2>&1
-    in_s ss -K -tn src "$SRV_IP" >/dev/null 2>&1
-    sleep 0.1
-}
 # benign_check NAME: /allowed.txt passes and reaches the server.
 benign_check() {
     local off
@@ -182,16 +173,8 @@ benign_check() {
         fail "$1" "GET /allowed.txt: curl exit $fetch_rc, body '$(printf %s "$fetch_body" | head -c 60)', server hits $(server_hits /allowed.txt "$off")"
     fi
 }
-# UDP echo on port 9000 (server ns), and its client: sends COUNT numbered
-# datagrams 10 ms apart, prints "sent answered" once the last answer is 1 s late.
-UDP_ECHO_PY='
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 9000))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(data, peer)
-'
+# The client of UDP_ECHO_PY (netns-lib.sh): sends COUNT numbered datagrams
+# 10 ms apart, prints "sent answered" once the last answer is 1 s late.
 UDP_PING_PY='
 import select, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

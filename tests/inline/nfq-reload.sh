@@ -122,21 +122,6 @@ pass_check() {
         fail "$1" "GET $2: curl exit $fetch_rc, server hits $(server_hits "$2?$1")"
     fi
 }
-# quiesce: ends every client-server TCP connection, so that retransmissions
-# of dropped requests stop before the counts are taken.
-quiesce() {
-    in_c ss -K -tn dst "$SRV_IP" >/dev/null 2>&1
-    in_s ss -K -tn src "$SRV_IP" >/dev/null 2>&1
-    sleep 0.1
-}
-UDP_ECHO_PY='
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 9000))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(data, peer)
-'
 # Sends numbered datagrams 10 ms apart until the file argv[2] exists, then
 # prints "sent answered" once the last answer is 1 s late.
 UDP_PING_PY='
