@@ -212,11 +212,14 @@ if tail -c +"$((off_d + 1))" "$srv_log" | grep -q 'ConnectionResetError'; then
     info "server log: ConnectionResetError (the server end saw the reset)"
 fi
 
-# d5. reject on UDP: the sender gets an ICMP port unreachable, which a
-# connected UDP socket reports as "connection refused" on its next receive.
-udp_res=$(ip netns exec "$NS_C" python3 - "$SRV_IP" <<'PY' 2>&1
+# udp_reject_probe ADDR: sends a datagram for the UDP reject rule to ADDR
+# (IPv4 or IPv6) from the client and prints what came back: "refused" (an
+# ICMP/ICMPv6 port unreachable, which a connected UDP socket reports as
+# "connection refused" on its next receive), "answered" or "timeout".
+udp_reject_probe() {
+    ip netns exec "$NS_C" python3 - "$1" <<'PY' 2>&1
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
 s.connect((sys.argv[1], 9999))
 s.send(b"REJECTME please")
@@ -228,7 +231,10 @@ except ConnectionRefusedError:
 except socket.timeout:
     print("timeout")
 PY
-)
+}
+
+# d5. reject on UDP: the sender gets an ICMP port unreachable
+udp_res=$(udp_reject_probe "$SRV_IP")
 if [ "$udp_res" = refused ]; then
     pass d5 "UDP datagram rejected: the sender got an ICMP port unreachable"
 else
@@ -237,21 +243,7 @@ fi
 
 # d6. the same over IPv6: an ICMPv6 port unreachable
 if [ $v6 = 1 ]; then
-    udp6_res=$(ip netns exec "$NS_C" python3 - <<'PY' 2>&1
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.connect(("2001:db8:2::2", 9999))
-s.send(b"REJECTME please")
-try:
-    s.recv(100)
-    print("answered")
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")
-PY
-)
+    udp6_res=$(udp_reject_probe 2001:db8:2::2)
     if [ "$udp6_res" = refused ]; then
         pass d6 "UDP datagram over IPv6 rejected: the sender got an ICMPv6 port unreachable"
     else
