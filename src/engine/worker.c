@@ -254,7 +254,6 @@ static void run_app(struct worker *w, const struct packet *p, struct flow *f, in
     if (w->deferred && ar.n > 0) {
         /* logged once the verdict is given (the flow lives until then:
          * flows end only in timeout passes and at the end) */
-        w->pending = true;
         w->pending_flow = f;
         w->pending_ts = p->ts;
         w->pending_ar = ar;
@@ -266,11 +265,12 @@ static void run_app(struct worker *w, const struct packet *p, struct flow *f, in
 
 static void write_pending(struct worker *w)
 {
-    if (!w->pending)
+    struct flow *f = w->pending_flow;
+    if (f == NULL)
         return;
-    w->pending = false;
-    write_app_events(w, w->pending_flow, &w->pending_ts, &w->pending_ar);
-    app_result_done(w->app, w->pending_flow, &w->pending_ar);
+    w->pending_flow = NULL;
+    write_app_events(w, f, &w->pending_ts, &w->pending_ar);
+    app_result_done(w->app, f, &w->pending_ar);
 }
 
 static void write_anomaly(struct worker *w, const struct packet *p, const struct flow *f,

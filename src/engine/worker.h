@@ -55,8 +55,7 @@ struct worker {
     /* Deferred mode (worker_set_deferred): the packet's app-layer records
      * and the flow timeout pass wait until its verdict is given. */
     bool deferred;
-    bool pending;
-    struct flow *pending_flow;
+    struct flow *pending_flow;  /* records waiting for the verdict; NULL: none */
     struct timeval pending_ts;
     struct app_result pending_ar;
     uint64_t last_output_ms;  /* monotonic time of the last EVE write (live) */
