@@ -35,16 +35,24 @@ struct nfq_run {
 /* Gives the accept verdicts held back for a batch. */
 static double now_us(void);
 
+/* A packet's latency ends at t, as its verdict is handed to the kernel. The
+ * verdict call itself is not counted: the kernel sends the packet on within
+ * it, and may run other pending network work there too. t0: when caracal
+ * read it; k0: the kernel's receive time, 0 when unknown. */
+static void count_latency(struct nfq_counters *c, double t, double t0, double k0)
+{
+    nfq_latency_add(c->lat, t - t0);
+    if (k0 > 0)
+        nfq_latency_add(c->lat_kernel, t - k0);
+}
+
 static void batch_flush(struct nfq_q_handle *qh, struct nfq_run *run)
 {
     if (run->batched == 0)
         return;
     double t = now_us();
-    for (uint32_t i = 0; i < run->batched; i++) {
-        nfq_latency_add(run->c->lat, t - run->batch_t0[i]);
-        if (run->batch_k0[i] > 0)
-            nfq_latency_add(run->c->lat_kernel, t - run->batch_k0[i]);
-    }
+    for (uint32_t i = 0; i < run->batched; i++)
+        count_latency(run->c, t, run->batch_t0[i], run->batch_k0[i]);
     if (nfq_set_verdict_batch(qh, run->batch_id, NF_ACCEPT) < 0)
         run->c->verdict_errors++;
     run->batched = 0;
@@ -108,17 +116,6 @@ double nfq_latency_quantile(const uint64_t *lat, double q)
  * arrive would then return before the kernel's answer.) */
 #define NFQ_CB_NEXT 1
 
-/* A packet's latency ends as its verdict is handed to the kernel. The
- * verdict call itself is not counted: the kernel sends the packet on within
- * it, and may run other pending network work there too. */
-static void count_latency(struct nfq_run *run, double t0, double k0)
-{
-    double t = now_us();
-    nfq_latency_add(run->c->lat, t - t0);
-    if (k0 > 0)
-        nfq_latency_add(run->c->lat_kernel, t - k0);
-}
-
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
                      void *data)
 {
@@ -167,12 +164,12 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
                 run->cb->after(run->cb->ctx);
             return NFQ_CB_NEXT; /* its latency is counted at the flush */
         }
-        count_latency(run, t0, k0);
+        count_latency(run->c, now_us(), t0, k0);
         rc = accept_verdict(run->cfg, qh, id, nfq_get_nfmark(nfa));
     } else {
         run->c->dropped++;
         batch_flush(qh, run); /* the accepts before it go first */
-        count_latency(run, t0, k0);
+        count_latency(run->c, now_us(), t0, k0);
         rc = nfq_set_verdict(qh, id, NF_DROP, 0, NULL);
     }
     if (rc < 0)
