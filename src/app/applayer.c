@@ -110,6 +110,15 @@ static void count(struct app_engine *ae, int id, uint64_t n)
         stats_add(ae->stats, id, n);
 }
 
+/* Counts under id the items of res from index `from` on that will be logged. */
+static void count_logged(struct app_engine *ae, const struct app_result *res, unsigned from,
+                         int id)
+{
+    for (unsigned i = from; i < res->n; i++)
+        if (res->items[i].log)
+            count(ae, id, 1);
+}
+
 /* ---- Transactions ---------------------------------------------------------------- */
 
 bool app_tx_buffer(const struct app_tx *tx, int buf, unsigned idx, int dir, const uint8_t **d,
@@ -486,9 +495,7 @@ static void feed(struct app_engine *ae, struct flow *f, struct app_flow *af, int
         http_feed(af->http, dir, d, n, ts, &res->events);
         unsigned before = res->n;
         http_items(af, res, false);
-        for (unsigned i = before; i < res->n; i++)
-            if (res->items[i].log)
-                count(ae, STAT_APP_TX_HTTP, 1);
+        count_logged(ae, res, before, STAT_APP_TX_HTTP);
         break;
     }
     case APP_TLS: {
@@ -498,9 +505,7 @@ static void feed(struct app_engine *ae, struct flow *f, struct app_flow *af, int
         merge_events(&af->tls_events, &ev);
         unsigned before = res->n;
         tls_items(af, res, false);
-        for (unsigned i = before; i < res->n; i++)
-            if (res->items[i].log)
-                count(ae, STAT_APP_TX_TLS, 1);
+        count_logged(ae, res, before, STAT_APP_TX_TLS);
         break;
     }
     case APP_DNS: {
@@ -647,15 +652,11 @@ void app_flow_end(struct app_engine *ae, struct flow *f, struct app_result *res)
         http_close(af->http, &ts);
         unsigned before = res->n;
         http_items(af, res, true);
-        for (unsigned i = before; i < res->n; i++)
-            if (res->items[i].log)
-                count(ae, STAT_APP_TX_HTTP, 1);
+        count_logged(ae, res, before, STAT_APP_TX_HTTP);
     } else if (af->proto == APP_TLS && af->tls) {
         unsigned before = res->n;
         tls_items(af, res, true);
-        for (unsigned i = before; i < res->n; i++)
-            if (res->items[i].log)
-                count(ae, STAT_APP_TX_TLS, 1);
+        count_logged(ae, res, before, STAT_APP_TX_TLS);
     }
     if ((af->proto == APP_HTTP || af->proto == APP_TLS) && af->probed[0] && af->probed[1] &&
         (af->seen_proto[0] == APP_NONE || af->seen_proto[1] == APP_NONE))
