@@ -182,19 +182,25 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
 /*
  * Stopping without losing a packet. The kernel drops whatever is still
  * queued when a queue is unbound, and under load the queue is never empty
- * for long. So the queue is sealed first: one setting makes it fail open
- * with length 0, so that the kernel accepts new packets at once,
+ * for long. So the queue is sealed first: it is made to fail open, then
+ * its length is set to 0, so that the kernel accepts new packets at once,
  * uninspected, as the NFQUEUE rule's --queue-bypass accepts them once the
- * queue is gone (both changes or, on a kernel without fail-open, neither).
- * The kernel applies it before it answers, and the answer comes behind
- * every packet queued before it: once the answer is read, every queued
- * packet has been read, and after its verdict the queue is empty.
- * The answer is told from libnfnetlink's messages (sequence 0) by its own
- * sequence number.
+ * queue is gone. Two settings, the length sent once the kernel has accepted
+ * fail-open: within one message the kernel applies the length before the
+ * flags, and a packet arriving between the two would meet a full queue
+ * that does not fail open, and be dropped (and a kernel that refuses
+ * fail-open would be left with a queue of length 0). The kernel applies
+ * each setting before it answers, and the answer to the length comes
+ * behind every packet queued before it: once it is read,
+ * every queued packet has been read, and after its verdict the queue is
+ * empty. The answers are told from libnfnetlink's messages (sequence 0) by
+ * their own sequence numbers.
  */
-#define NFQ_SEAL_SEQ 0x5ea1u
+#define NFQ_SEAL_OPEN_SEQ 0x5ea0u  /* fail open */
+#define NFQ_SEAL_SEQ 0x5ea1u       /* length 0: its answer ends the drain */
 
-static bool seal_send(int fd, uint16_t queue)
+/* Sends one queue setting of caracal's own, answered under seq. */
+static bool seal_setting(int fd, uint16_t queue, uint32_t seq, bool fail_open)
 {
     union {
         struct nlmsghdr nh;
@@ -204,32 +210,37 @@ static bool seal_send(int fd, uint16_t queue)
     m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
     m.nh.nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_CONFIG;
     m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    m.nh.nlmsg_seq = NFQ_SEAL_SEQ;
+    m.nh.nlmsg_seq = seq;
     struct nfgenmsg *g = NLMSG_DATA(&m.nh);
     g->nfgen_family = AF_UNSPEC;
     g->version = NFNETLINK_V0;
     g->res_id = htons(queue);
-    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_QUEUE_MAXLEN, htonl(0));
-    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
-    nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
+    if (fail_open) {
+        nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+        nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
+    } else {
+        nfnl_addattr32(&m.nh, sizeof m, NFQA_CFG_QUEUE_MAXLEN, htonl(0));
+    }
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
     return sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) ==
            (ssize_t)m.nh.nlmsg_len;
 }
 
-/* Whether buf is the kernel's answer to the seal: 1 sealed, -1 refused
- * (errno set), 0 another message. */
+/* Whether buf is the kernel's answer to a seal setting: 1 sealed (the
+ * length is 0), 2 the fail-open one, -1 refused (errno set), 0 another
+ * message. */
 static int seal_answer(const char *buf, ssize_t len)
 {
     const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
     if (len < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || nh->nlmsg_type != NLMSG_ERROR ||
-        nh->nlmsg_seq != NFQ_SEAL_SEQ)
+        (nh->nlmsg_seq != NFQ_SEAL_SEQ && nh->nlmsg_seq != NFQ_SEAL_OPEN_SEQ))
         return 0;
     const struct nlmsgerr *e = NLMSG_DATA(nh);
-    if (e->error == 0)
-        return 1;
-    errno = -e->error;
-    return -1;
+    if (e->error != 0) {
+        errno = -e->error;
+        return -1;
+    }
+    return nh->nlmsg_seq == NFQ_SEAL_SEQ ? 1 : 2;
 }
 
 /* Without a seal (refused, or not sent): the queue is read until quiet. */
@@ -305,7 +316,7 @@ int capture_nfq_run(const struct nfq_config *cfg, const struct nfq_callbacks *cb
         if (*stop && !run.draining) {
             /* Every packet gets a verdict: what is still queued is accepted. */
             run.draining = true;
-            sealing = seal_send(fd, cfg->queue);
+            sealing = seal_setting(fd, cfg->queue, NFQ_SEAL_OPEN_SEQ, true);
             if (!sealing)
                 seal_failed(fd, cfg->queue);
         }
@@ -334,8 +345,15 @@ int capture_nfq_run(const struct nfq_config *cfg, const struct nfq_callbacks *cb
         }
         if (sealing) {
             int sealed = seal_answer(buf, rv);
-            if (sealed > 0)
+            if (sealed == 1)
                 break; /* every queued packet was read: the queue is empty */
+            if (sealed == 2) { /* fails open now: the length can go to 0 */
+                if (!seal_setting(fd, cfg->queue, NFQ_SEAL_SEQ, false)) {
+                    sealing = false;
+                    seal_failed(fd, cfg->queue);
+                }
+                continue;
+            }
             if (sealed < 0) {
                 sealing = false;
                 seal_failed(fd, cfg->queue);
